@@ -1,0 +1,186 @@
+// The seedcast command line: serve, create. The only code the tests do not link.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <spdlog/spdlog.h>
+#include <sstream>
+#include <thread>
+
+#include "seedcast/app/app.hpp"
+#include "seedcast/core/config.hpp"
+#include "seedcast/core/log.hpp"
+#include "seedcast/library/torrent_maker.hpp"
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int serve(const std::map<std::string, std::string>& flags, const std::string& env_file) {
+  seedcast::ConfigSources sources;
+  sources.flags = flags;
+  sources.env = [](const std::string& k) -> std::optional<std::string> {
+    const char* v = std::getenv(k.c_str());
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  sources.dotenv = seedcast::parse_dotenv(read_file(env_file));
+  seedcast::Config config = seedcast::load_config(sources);
+  seedcast::init_logging(config.log_level);
+
+  // Signals are taken by one thread with sigwait; every other thread has them blocked.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  seedcast::App app(config);
+  app.listen();
+  spdlog::warn("no SECRET or JWT_PUBLIC_KEY configured: seedcast runs open, anyone who reaches it can fetch");
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("{}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    app.stop();
+  });
+  app.run();
+  signals.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+  void update(uint64_t done, uint64_t total) {
+    if (!enabled_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    int width = 30, filled = total ? static_cast<int>(width * done / total) : width;
+    std::fprintf(stderr, "\r[%s%s] %3.0f%%  %.1f/%.1f MiB  %.0f MB/s ", std::string(filled, '#').c_str(),
+                 std::string(width - filled, '-').c_str(), total ? 100.0 * done / total : 100.0, done / 1048576.0,
+                 total / 1048576.0, secs > 0 ? done / secs / 1e6 : 0.0);
+    if (done >= total) std::fputc('\n', stderr);
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+struct CreateArgs {
+  std::string path, output, comment;
+  uint32_t piece_size = 0;
+  int threads = 0;
+  std::vector<std::string> url_list, announce;
+};
+
+int create(const CreateArgs& a) {
+  auto spec = seedcast::library::describe(a.path);
+  if (!spec) throw std::runtime_error("cannot read " + a.path + ": " + spec.error().message());
+  ProgressBar bar(::isatty(STDERR_FILENO) != 0);
+  seedcast::library::MakeOptions mo;
+  mo.piece_length = a.piece_size;
+  mo.threads = a.threads;
+  mo.comment = a.comment;
+  mo.progress = [&](uint64_t done, uint64_t total) { bar.update(done, total); };
+  auto t = seedcast::library::make_torrent(*spec, mo);
+  if (!t) throw std::runtime_error("cannot make a torrent of " + a.path + ": " + t.error().message());
+  std::string out = a.output.empty() ? spec->name + ".torrent" : a.output;
+  std::string bytes = seedcast::library::torrent_file(*t, {a.announce, a.url_list});
+  std::ofstream f(out, std::ios::binary | std::ios::trunc);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!f.flush()) throw std::runtime_error("cannot write " + out);
+  std::printf("%s  %s  (%zu files, %llu bytes, %u pieces of %u KiB) → %s\n", t->info_hash.hex().c_str(),
+              t->name.c_str(), t->files.size(), static_cast<unsigned long long>(t->length), t->num_pieces,
+              t->piece_length / 1024, out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{
+      "seedcast: a private P2P video CDN server. It serves a library of videos as BitTorrent\n"
+      "torrents with an HTTP webseed (range streaming of every file), so any BitTorrent client or\n"
+      "browser can play at once, with or without peers."};
+  cli.set_version_flag("--version", "seedcast 0.1.0");
+  cli.require_subcommand(1);
+  cli.footer(
+      "Settings are read from flags, then environment variables, then a .env file, then the\n"
+      "defaults, in that order of precedence. Run 'seedcast serve --help' for all of them.");
+
+  auto* serve_cmd = cli.add_subcommand("serve", "run the server (webseed, listings, library indexer)");
+  std::map<std::string, std::string> flag_values;
+  std::map<std::string, CLI::Option*> options;
+  const seedcast::Config defaults;
+  for (const auto& s : seedcast::settings()) {
+    std::string help = std::string(s.help) + "  [env " + std::string(s.name);
+    for (auto alias : s.aliases) help += " or " + std::string(alias);
+    std::string d = s.get(defaults);
+    help += d.empty() ? "]" : "; default " + d + "]";
+    options[std::string(s.name)] =
+        serve_cmd->add_option("--" + seedcast::flag_name(s.name), flag_values[std::string(s.name)], help);
+  }
+  std::string env_file = ".env";
+  serve_cmd->add_option("--env-file", env_file, "the .env file to read  [default .env]");
+  serve_cmd->footer(
+      "Every top-level file of LIBRARY becomes a single-file torrent and every top-level folder a\n"
+      "multi-file torrent. Torrents are kept in DATA_DIR/catalog.db, so a restart re-hashes nothing.\n"
+      "Routes: / (library), /torrent/{infoHash}.torrent, /file/{infoHash} (listing, ?json=1),\n"
+      "/file/{infoHash}/{path} (range streaming), /healthz.");
+
+  CreateArgs ca;
+  auto* create_cmd = cli.add_subcommand("create", "make a .torrent of a file or folder (v1, no pad files)");
+  create_cmd->add_option("path", ca.path, "file or folder")->required();
+  create_cmd->add_option("-o,--output", ca.output, "output file  [default <name>.torrent]");
+  create_cmd->add_option("--piece-size", ca.piece_size,
+                         "piece size in bytes, a power of two from 16384  [default: about 1,500 pieces, "
+                         "16 KiB to 2 MiB]")
+      ->check([](const std::string& v) -> std::string {
+        unsigned long long x = std::strtoull(v.c_str(), nullptr, 10);
+        return x >= 16384 && (x & (x - 1)) == 0 && x <= (64ull << 20) ? "" : "a power of two from 16384";
+      });
+  create_cmd->add_option("--threads", ca.threads, "hashing threads  [default: one per core]");
+  create_cmd->add_option("--comment", ca.comment, "comment stored in the torrent");
+  create_cmd->add_option("--url-list,-w", ca.url_list, "BEP 19 webseed URL (repeatable)");
+  create_cmd->add_option("--announce,-a", ca.announce, "tracker URL (repeatable)");
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  // SIGPIPE would kill the process when a peer closes mid-sendfile; errors are handled instead.
+  ::signal(SIGPIPE, SIG_IGN);
+  try {
+    if (*serve_cmd) {
+      std::map<std::string, std::string> given;
+      for (const auto& [name, opt] : options) {
+        if (opt->count() > 0) given[name] = flag_values[name];
+      }
+      return serve(given, env_file);
+    }
+    if (*create_cmd) return create(ca);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "seedcast: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,44 @@
+#pragma once
+// What the catalog knows of one torrent. Immutable once published.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "seedcast/core/info_hash.hpp"
+
+namespace seedcast::catalog {
+
+struct File {
+  std::string path;  // inside the torrent, '/'-separated; a single-file torrent's is its name
+  uint64_t length = 0;
+  uint64_t offset = 0;  // in the torrent's byte stream
+  int64_t mtime_ns = 0;  // when it was hashed
+};
+
+struct Torrent {
+  InfoHash info_hash;
+  std::string name;
+  bool multi_file = false;
+  std::vector<File> files;
+  std::string info;  // the bencoded info dictionary, exactly as hashed
+  uint64_t length = 0;
+  uint32_t piece_length = 0;
+  uint32_t num_pieces = 0;
+  int64_t created = 0;  // unix seconds
+  std::string created_by;
+  std::string comment;
+  std::string source;  // library entry (top-level name) it was made from; empty otherwise
+  std::string root;    // directory that file paths are relative to
+
+  uint32_t last_piece_length() const {
+    return num_pieces == 0 ? 0 : static_cast<uint32_t>(length - uint64_t(piece_length) * (num_pieces - 1));
+  }
+  std::string disk_path(const File& f) const { return root + "/" + f.path; }
+  // The file at `path` (inside the torrent), or nullptr.
+  const File* find_file(std::string_view path) const;
+};
+
+using TorrentPtr = std::shared_ptr<const Torrent>;
+
+}  // namespace seedcast::catalog

@@ -1,0 +1,151 @@
+#include "seedcast/core/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <stdexcept>
+
+namespace seedcast {
+namespace {
+
+std::optional<std::string> parse_int(const std::string& v, long min, long max, long& out) {
+  long x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size())
+    return "expected a whole number, got '" + v + "'";
+  if (x < min || x > max)
+    return "expected a number from " + std::to_string(min) + " to " + std::to_string(max);
+  out = x;
+  return std::nullopt;
+}
+
+template <class T>
+Setting int_setting(std::string_view name, std::vector<std::string_view> aliases,
+                    std::string_view help, T Config::*field, long min, long max) {
+  return Setting{name, std::move(aliases), help,
+                 [field](const Config& c) { return std::to_string(c.*field); },
+                 [field, min, max](Config& c, const std::string& v) -> std::optional<std::string> {
+                   long x = 0;
+                   if (auto err = parse_int(v, min, max, x)) return err;
+                   c.*field = static_cast<T>(x);
+                   return std::nullopt;
+                 }};
+}
+
+Setting string_setting(std::string_view name, std::vector<std::string_view> aliases,
+                       std::string_view help, std::string Config::*field) {
+  return Setting{name, std::move(aliases), help, [field](const Config& c) { return c.*field; },
+                 [field](Config& c, const std::string& v) -> std::optional<std::string> {
+                   c.*field = v;
+                   return std::nullopt;
+                 }};
+}
+
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+}  // namespace
+
+std::string Config::blacklist_path() const {
+  return blacklist.empty() ? data_dir + "/blacklist.txt" : blacklist;
+}
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> table = {
+      string_setting("HOST", {}, "address to listen on (localhost, 127.0.0.1, ::, 0.0.0.0)",
+                     &Config::host),
+      int_setting("PORT", {"listenPort"}, "HTTP port; 0 picks a free one", &Config::port, 0, 65535),
+      string_setting("PUBLIC_URL", {},
+                     "base URL clients reach this server at, used in .torrent url-lists and "
+                     "links (default: http://<Host header of each request>)",
+                     &Config::public_url),
+      string_setting("LIBRARY", {}, "folder of videos: each top-level file or folder is a torrent",
+                     &Config::library),
+      string_setting("DATA_DIR", {}, "folder for the catalog and other state", &Config::data_dir),
+      string_setting("BLACKLIST", {},
+                     "file of info-hashes (one per line, # comments) answered with 451 "
+                     "(default: <DATA_DIR>/blacklist.txt)",
+                     &Config::blacklist),
+      string_setting("PORT_FILE", {}, "write the bound port to this file once listening",
+                     &Config::port_file),
+      string_setting("LOG_LEVEL", {}, "trace, debug, info, warn, error or off", &Config::log_level),
+      int_setting("THREADS", {}, "HTTP threads; 0 = one per core", &Config::threads, 0, 256),
+      int_setting("HASH_THREADS", {}, "hashing threads; 0 = one per core", &Config::hash_threads, 0,
+                  256),
+      int_setting("RESCAN_INTERVAL", {}, "seconds between library scans; 0 = only at start",
+                  &Config::rescan_interval, 0, 86400 * 365),
+      int_setting("MAX_RANGES", {}, "most byte ranges one request may ask for", &Config::max_ranges,
+                  1, 1000),
+      int_setting("IDLE_TIMEOUT", {}, "seconds a keep-alive connection may sit idle",
+                  &Config::idle_timeout, 1, 86400),
+      int_setting("HEADER_TIMEOUT", {}, "seconds to receive a request's header",
+                  &Config::header_timeout, 1, 3600),
+      int_setting("PIECE_SIZE", {},
+                  "piece size in bytes for new torrents, a power of two from 16 KiB; 0 = "
+                  "chosen per torrent for streaming",
+                  &Config::piece_size, 0, 64L << 20),
+  };
+  return table;
+}
+
+std::string flag_name(std::string_view setting_name) {
+  std::string f(setting_name);
+  for (char& c : f) c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
+  return f;
+}
+
+std::map<std::string, std::string> parse_dotenv(std::string_view text) {
+  std::map<std::string, std::string> out;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string line = trim(text.substr(0, nl));
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    if (line.empty() || line[0] == '#') continue;
+    if (line.rfind("export ", 0) == 0) line = trim(std::string_view(line).substr(7));
+    size_t eq = line.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    std::string key = trim(std::string_view(line).substr(0, eq));
+    std::string value = trim(std::string_view(line).substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    } else if (size_t hash = value.find(" #"); hash != std::string::npos) {
+      value = trim(std::string_view(value).substr(0, hash));
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+Config load_config(const ConfigSources& sources) {
+  Config config;
+  for (const Setting& s : settings()) {
+    std::vector<std::string> keys{std::string(s.name)};
+    for (auto a : s.aliases) keys.emplace_back(a);
+    std::optional<std::pair<std::string, std::string>> found;  // (where, value)
+    if (auto it = sources.flags.find(std::string(s.name)); it != sources.flags.end())
+      found = {{"flag --" + flag_name(s.name), it->second}};
+    for (const auto& k : keys) {
+      if (found || !sources.env) break;
+      if (auto v = sources.env(k)) found = {{"environment variable " + k, *v}};
+    }
+    for (const auto& k : keys) {
+      if (found) break;
+      if (auto it = sources.dotenv.find(k); it != sources.dotenv.end())
+        found = {{".env key " + k, it->second}};
+    }
+    if (!found) continue;
+    if (auto err = s.set(config, found->second))
+      throw std::invalid_argument(std::string(s.name) + " (from " + found->first + "): " + *err);
+  }
+  if (config.piece_size != 0 &&
+      (config.piece_size < 16384 || (config.piece_size & (config.piece_size - 1)) != 0))
+    throw std::invalid_argument("PIECE_SIZE: expected 0 or a power of two of at least 16384");
+  return config;
+}
+
+}  // namespace seedcast

@@ -1,0 +1,62 @@
+#pragma once
+// Settings: one table (name, aliases, default, help); values come from flags, the
+// environment and a .env file, in that order of precedence, then the default.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace seedcast {
+
+struct Config {
+  std::string host = "localhost";
+  uint16_t port = 8002;
+  std::string public_url;  // empty: derived from each request's Host header
+  std::string library = "./library";
+  std::string data_dir = "./data";
+  std::string blacklist;  // empty: <data_dir>/blacklist.txt
+  std::string port_file;
+  std::string log_level = "info";
+  int threads = 0;          // HTTP threads; 0 = one per core
+  int hash_threads = 0;     // 0 = one per core
+  int rescan_interval = 30;  // seconds between library scans; 0 = only at start
+  int max_ranges = 16;
+  int idle_timeout = 60;    // seconds a keep-alive connection may sit idle
+  int header_timeout = 10;  // seconds from a request's first byte to its complete header
+  uint32_t piece_size = 0;  // 0 = chosen per torrent for streaming
+
+  std::string blacklist_path() const;
+};
+
+// One setting of the table. `name` is the environment / .env key and, lower-cased with '_'
+// turned into '-', the flag.
+struct Setting {
+  std::string_view name;
+  std::vector<std::string_view> aliases;  // other keys accepted (e.g. listenPort)
+  std::string_view help;
+  std::function<std::string(const Config&)> get;
+  // Returns an error message when the value is not acceptable.
+  std::function<std::optional<std::string>(Config&, const std::string&)> set;
+};
+
+const std::vector<Setting>& settings();
+std::string flag_name(std::string_view setting_name);
+
+// Parses a .env file's text: KEY=VALUE lines, '#' comments, optional `export `, single or
+// double quotes around the value. Lines that are not assignments are ignored.
+std::map<std::string, std::string> parse_dotenv(std::string_view text);
+
+struct ConfigSources {
+  std::map<std::string, std::string> flags;                             // by setting name
+  std::function<std::optional<std::string>(const std::string&)> env;    // may be empty
+  std::map<std::string, std::string> dotenv;
+};
+
+// Applies flag > environment > .env > default for every setting. Throws std::invalid_argument
+// naming the setting and where its bad value came from.
+Config load_config(const ConfigSources& sources);
+
+}  // namespace seedcast

@@ -1,0 +1,227 @@
+#include "seedcast/http/detail/connection.hpp"
+
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <charconv>
+#include <spdlog/spdlog.h>
+
+#include "seedcast/core/text.hpp"
+
+namespace seedcast::http::detail {
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::redirect_error;
+using asio::use_awaitable;
+
+namespace {
+
+// "Date: …\r\n", formatted once a second per thread.
+std::string_view date_field() {
+  thread_local time_t cached_sec = 0;
+  thread_local std::string cached;
+  time_t now = ::time(nullptr);
+  if (now != cached_sec) {
+    cached_sec = now;
+    cached = "Date: " + text::http_date(now) + "\r\n";
+  }
+  return cached;
+}
+
+void append_number(std::string& s, uint64_t v) {
+  char buf[24];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  s.append(buf, p);
+}
+
+// Writes all of `data`; with `more`, tells the kernel more bytes follow (MSG_MORE), so a
+// header and the file after it leave in full segments.
+asio::awaitable<error_code> send_all(Connection& c, std::string_view data, bool more) {
+  error_code ec;
+  while (!data.empty()) {
+    ssize_t n = ::send(c.socket.native_handle(), data.data(), data.size(),
+                       MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+    if (n >= 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) co_return error_code(errno, boost::system::system_category());
+    co_await c.socket.async_wait(asio::ip::tcp::socket::wait_write, redirect_error(use_awaitable, ec));
+    if (ec) co_return ec;
+  }
+  co_return ec;
+}
+
+asio::awaitable<error_code> send_file(Connection& c, int fd, uint64_t offset, uint64_t length) {
+  error_code ec;
+  off_t off = static_cast<off_t>(offset);
+  while (length > 0) {
+    size_t chunk = length > (1u << 30) ? (1u << 30) : static_cast<size_t>(length);
+    ssize_t n = ::sendfile(c.socket.native_handle(), fd, &off, chunk);
+    if (n > 0) {
+      length -= static_cast<uint64_t>(n);
+      continue;
+    }
+    // The file is shorter than when the response was planned: the body cannot be completed,
+    // so the connection is dropped (the client sees a short body, never wrong bytes).
+    if (n == 0) co_return error_code(EIO, boost::system::system_category());
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) co_return error_code(errno, boost::system::system_category());
+    co_await c.socket.async_wait(asio::ip::tcp::socket::wait_write, redirect_error(use_awaitable, ec));
+    if (ec) co_return ec;
+  }
+  co_return ec;
+}
+
+asio::awaitable<error_code> write_response(Connection& c, const Response& res, bool head_only,
+                                           bool keep_alive, unsigned version) {
+  std::string head;
+  head.reserve(512 + res.fields.size());
+  head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  append_number(head, static_cast<uint64_t>(res.status));
+  head.push_back(' ');
+  head.append(reason_phrase(res.status));
+  head.append("\r\nServer: seedcast\r\n");
+  head.append(date_field());
+  head.append(res.fields);
+  bool no_body = res.status == 204 || res.status == 304 || res.status < 200;
+  if (!no_body) {
+    head.append("Content-Length: ");
+    append_number(head, res.content_length());
+    head.append("\r\n");
+  }
+  if (!keep_alive)
+    head.append("Connection: close\r\n");
+  else if (version == 10)
+    head.append("Connection: keep-alive\r\n");
+  head.append("\r\n");
+  if (head_only || no_body) co_return co_await send_all(c, head, false);
+  if (res.parts.empty()) {
+    head.append(res.body);
+    co_return co_await send_all(c, head, false);
+  }
+  std::string pending = std::move(head);
+  for (size_t i = 0; i < res.parts.size(); ++i) {
+    const BodyPart& part = res.parts[i];
+    pending.append(part.bytes);
+    if (!part.file || part.length == 0) continue;
+    if (error_code ec = co_await send_all(c, pending, true)) co_return ec;
+    pending.clear();
+    if (error_code ec = co_await send_file(c, part.file->fd(), part.offset, part.length)) co_return ec;
+  }
+  co_return co_await send_all(c, pending, false);
+}
+
+// Splits an origin-form or absolute-form request-target into path and query.
+bool split_target(std::string_view target, Request& req) {
+  if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
+    size_t slash = target.find('/', target.find("//") + 2);
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
+  if (target == "*") {
+    req.path = target;
+    return true;
+  }
+  if (target.empty() || target[0] != '/') return false;
+  size_t q = target.find('?');
+  req.path = target.substr(0, q);
+  req.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  return true;
+}
+
+bool is_disconnect(const error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+         ec == asio::error::bad_descriptor || ec == bhttp::error::partial_message;
+}
+
+}  // namespace
+
+asio::awaitable<void> watchdog(std::shared_ptr<Connection> c) {
+  error_code ec;
+  while (c->socket.is_open()) {
+    c->armed = c->deadline;
+    c->timer.expires_at(c->armed);
+    co_await c->timer.async_wait(redirect_error(use_awaitable, ec));
+    if (c->socket.is_open() && c->deadline <= clock::now()) {
+      spdlog::debug("{}: timed out, closing", c->remote);
+      c->socket.close(ec);
+    }
+  }
+}
+
+asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const Shared> shared) {
+  const ServerOptions& opt = shared->options;
+  error_code ec;
+  c->socket.native_non_blocking(true, ec);
+  c->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  beast::flat_buffer buffer;
+  for (;;) {
+    if (buffer.size() == 0) {
+      c->expire_in(opt.idle_timeout);
+      size_t n = co_await c->socket.async_read_some(buffer.prepare(16 * 1024),
+                                                    redirect_error(use_awaitable, ec));
+      if (ec) break;
+      buffer.commit(n);
+    }
+    c->expire_in(opt.header_timeout);
+    bhttp::request_parser<bhttp::string_body> parser;  // a fresh parser per message
+    parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
+    parser.body_limit(opt.body_limit);
+    co_await bhttp::async_read(c->socket, buffer, parser, redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (is_disconnect(ec)) break;
+      Response r = ec == bhttp::error::header_limit ? Response::error(431, "request header too large")
+                   : ec == bhttp::error::body_limit ? Response::error(413, "request body too large")
+                                                    : Response::error(400, "malformed request: " + ec.message());
+      spdlog::debug("{}: {} ({})", c->remote, r.status, ec.message());
+      c->expire_in(opt.write_timeout);
+      co_await write_response(*c, r, false, false, 11);
+      break;
+    }
+    auto& msg = parser.get();
+    Request req;
+    req.method_text = msg.method_string();
+    req.method = parse_method(req.method_text);
+    req.target = msg.target();
+    req.version = msg.version() == 10 ? 10 : 11;
+    req.body = msg.body();
+    req.remote = c->remote;
+    req.headers.reserve(16);
+    for (const auto& f : msg) req.headers.push_back({f.name_string(), f.value()});
+    bool keep_alive = parser.keep_alive();
+    Response res;
+    if (!split_target(req.target, req)) {
+      res = Response::error(400, "malformed request target");
+      keep_alive = false;
+    } else {
+      try {
+        res = co_await shared->handler(req);
+      } catch (const std::exception& e) {
+        spdlog::error("{} {} {}: handler failed: {}", c->remote, req.method_text, req.target, e.what());
+        res = Response::error(500, "internal error");
+      }
+    }
+    keep_alive = keep_alive && !res.close;
+    if (spdlog::should_log(spdlog::level::debug))
+      spdlog::debug("{} \"{} {}\" {} {}", c->remote, req.method_text, req.target, res.status,
+                    res.content_length());
+    c->expire_in(opt.write_timeout);
+    ec = co_await write_response(*c, res, req.method == Method::head, keep_alive, req.version);
+    if (ec || !keep_alive) break;
+  }
+  if (c->socket.is_open()) {
+    c->socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    c->socket.close(ec);
+  }
+  c->timer.cancel();
+}
+
+}  // namespace seedcast::http::detail

@@ -1,0 +1,52 @@
+#pragma once
+// The HTTP/1.1 front: one single-threaded io_context per thread, each with its own acceptor on
+// the same port (SO_REUSEPORT), so connections never cross threads.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "seedcast/http/handler.hpp"
+#include "seedcast/http/router.hpp"
+
+namespace seedcast::http {
+
+struct ServerOptions {
+  std::string host = "localhost";
+  uint16_t port = 8002;
+  int threads = 1;
+  size_t header_limit = 8 * 1024;  // request line + header fields
+  size_t body_limit = 1024 * 1024;
+  std::chrono::seconds idle_timeout{60};    // keep-alive connection with no request
+  std::chrono::seconds header_timeout{10};  // first byte of a request to its whole header/body
+  std::chrono::seconds write_timeout{60};   // one response, while the peer does not read
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Middleware runs in the order added, around the router. Add before listen().
+  void use(Middleware middleware);
+  Router& router();
+
+  // Binds every address `host` resolves to and returns the port (the chosen one when the
+  // port is 0). Throws std::runtime_error when no address can be bound.
+  uint16_t listen();
+  std::vector<std::string> urls() const;  // e.g. http://127.0.0.1:8002
+
+  // Runs the I/O threads and returns once stop() was called and they have ended.
+  void run();
+  // Stops accepting and ends the I/O threads. Thread-safe; may be called from a signal thread.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace seedcast::http

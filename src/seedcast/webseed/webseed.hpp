@@ -1,0 +1,38 @@
+#pragma once
+// The Seedess-compatible webseed routes: /torrent/{hash}.torrent, /file/{hash} (listing) and
+// /file/{hash}/{path} (bytes with ranges). Glue of http, catalog and library.
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace seedcast::catalog {
+class Catalog;
+class Blacklist;
+}  // namespace seedcast::catalog
+namespace seedcast::http {
+class Router;
+}
+
+namespace seedcast::webseed {
+
+struct Options {
+  std::string public_url;  // empty: http://<Host header>
+  std::string fallback_host = "localhost:8002";  // when a request has no usable Host header
+  size_t max_ranges = 16;
+  std::function<void()> on_stale;  // a file differs from what was hashed: re-index soon
+};
+
+class FileCache;
+
+class Webseed {
+ public:
+  Webseed(Options options, const catalog::Catalog& catalog, const catalog::Blacklist& blacklist);
+  ~Webseed();
+  void add_routes(http::Router& router);
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace seedcast::webseed
