@@ -70,7 +70,7 @@ Response Response::json(int status, std::string body) {
 }
 
 Response Response::error(int status, std::string_view message) {
-  nlohmann::json j = {{"error", {{"status", status}, {"message", message}}}};
+  nlohmann::ordered_json j = {{"error", {{"status", status}, {"message", message}}}};
   return json(status, j.dump());
 }
 

@@ -117,8 +117,8 @@ struct Webseed::Impl {
     return r;
   }
 
-  nlohmann::json listing_json(const catalog::Torrent& t, const std::string& b) const {
-    nlohmann::json files = nlohmann::json::array();
+  nlohmann::ordered_json listing_json(const catalog::Torrent& t, const std::string& b) const {
+    nlohmann::ordered_json files = nlohmann::ordered_json::array();
     for (const auto& f : t.files) {
       std::string full = t.multi_file ? t.name + "/" + f.path : f.path;
       size_t slash = full.rfind('/');
@@ -140,8 +140,8 @@ struct Webseed::Impl {
             {"private", false},
             {"magnetURI", magnet_uri(b, t)},
             {"torrentURL", torrent_url(b, t)},
-            {"urlList", nlohmann::json::array({webseed_url(b, t)})},
-            {"announce", nlohmann::json::array()},
+            {"urlList", nlohmann::ordered_json::array({webseed_url(b, t)})},
+            {"announce", nlohmann::ordered_json::array()},
             {"files", std::move(files)}};
   }
 
@@ -152,7 +152,7 @@ struct Webseed::Impl {
     std::string b = base(req);
     auto json = text::query_param(req.query, "json");
     if (json && *json != "0" && *json != "false")
-      return Response::json(200, listing_json(t, b).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      return Response::json(200, listing_json(t, b).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
     std::string body = "<h1>" + text::html_escape(t.name) + "</h1><p><code>" + t.info_hash.hex() +
                        "</code> · " + human(t.length) + " · <a href=\"" + text::html_escape(torrent_url(b, t)) +
                        "\">.torrent</a> · <a href=\"" + text::html_escape(magnet_uri(b, t)) +

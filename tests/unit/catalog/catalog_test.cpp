@@ -1,0 +1,97 @@
+#include "seedcast/catalog/catalog.hpp"
+
+#include <gtest/gtest.h>
+
+#include "seedcast/catalog/blacklist.hpp"
+#include "test_util.hpp"
+
+namespace seedcast::catalog {
+namespace {
+
+Torrent sample(const std::string& hex, const std::string& name) {
+  Torrent t;
+  t.info_hash = *InfoHash::from_hex(hex);
+  t.name = name;
+  t.multi_file = true;
+  t.files = {{"a/b.mp4", 100, 0, 111}, {"c d.txt", 5, 100, 222}};
+  t.info = std::string("d4:name3:abce\0binary", 20);
+  t.length = 105;
+  t.piece_length = 16384;
+  t.num_pieces = 1;
+  t.created = 1700000000;
+  t.created_by = "seedcast/test";
+  t.comment = "c";
+  t.source = name;
+  t.root = "/lib/" + name;
+  return t;
+}
+
+const std::string kA = "053178313d2010436197e454511d8473bf30c616";
+const std::string kB = "07e50f8e12b3ace7ab8afb387089dd5491cd515d";
+
+TEST(Catalog, PersistsEveryFieldAcrossReopen) {
+  test::TempDir dir;
+  {
+    Catalog c(dir / "catalog.db");
+    ASSERT_TRUE(c.put(sample(kA, "Show")));
+    ASSERT_TRUE(c.put(sample(kB, "Another")));
+    EXPECT_EQ(c.size(), 2u);
+  }
+  Catalog c(dir / "catalog.db");
+  ASSERT_EQ(c.size(), 2u);
+  auto t = c.find(*InfoHash::from_hex(kA));
+  ASSERT_TRUE(t);
+  Torrent want = sample(kA, "Show");
+  EXPECT_EQ(t->name, want.name);
+  EXPECT_EQ(t->info, want.info);  // binary-safe
+  EXPECT_EQ(t->multi_file, true);
+  ASSERT_EQ(t->files.size(), 2u);
+  EXPECT_EQ(t->files[1].path, "c d.txt");
+  EXPECT_EQ(t->files[1].offset, 100u);
+  EXPECT_EQ(t->files[1].mtime_ns, 222);
+  EXPECT_EQ(t->length, 105u);
+  EXPECT_EQ(t->last_piece_length(), 105u);
+  EXPECT_EQ(t->created, 1700000000);
+  EXPECT_EQ(t->root, "/lib/Show");
+  EXPECT_EQ(c.find_source("Another")->info_hash.hex(), kB);
+  auto all = c.all();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]->name, "Another");  // sorted by name
+}
+
+TEST(Catalog, PutReplacesAndRemoveForgets) {
+  test::TempDir dir;
+  Catalog c(dir / "catalog.db");
+  auto t = sample(kA, "Show");
+  ASSERT_TRUE(c.put(t));
+  auto before = c.find(t.info_hash);
+  t.files.pop_back();
+  ASSERT_TRUE(c.put(t));
+  EXPECT_EQ(c.find(t.info_hash)->files.size(), 1u);
+  EXPECT_EQ(before->files.size(), 2u);  // a published snapshot never changes
+  ASSERT_TRUE(c.remove(t.info_hash));
+  EXPECT_FALSE(c.find(t.info_hash));
+  Catalog reopened(dir / "catalog.db");
+  EXPECT_EQ(reopened.size(), 0u);
+}
+
+TEST(Catalog, UnopenableDatabaseThrows) {
+  EXPECT_THROW(Catalog("/nonexistent-dir/x/catalog.db"), std::runtime_error);
+}
+
+TEST(Blacklist, ParsesHashesAndReloadsOnChange) {
+  auto set = Blacklist::parse("# comment\n" + kA + "  # trailing\n\nnot-a-hash\n" + kB.substr(0, 39) + "\n");
+  EXPECT_EQ(set.size(), 1u);
+  EXPECT_TRUE(set.count(*InfoHash::from_hex(kA)));
+
+  test::TempDir dir;
+  Blacklist b(dir / "blacklist.txt");  // missing file: empty
+  EXPECT_EQ(b.size(), 0u);
+  test::write_file(dir / "blacklist.txt", kB + "\n");
+  EXPECT_TRUE(b.reload());
+  EXPECT_TRUE(b.contains(*InfoHash::from_hex(kB)));
+  EXPECT_FALSE(b.reload());  // unchanged
+}
+
+}  // namespace
+}  // namespace seedcast::catalog
