@@ -6,7 +6,7 @@ add_compile_definitions(TORRENT_LINKING_SHARED BOOST_ASIO_ENABLE_CANCELIO BOOST_
                         TORRENT_USE_OPENSSL TORRENT_USE_LIBCRYPTO TORRENT_SSL_PEERS
                         OPENSSL_NO_SSL2 BOOST_ALL_NO_LIB
                         BOOST_BEAST_USE_STD_STRING_VIEW SPDLOG_FMT_EXTERNAL)
-add_compile_options(-Wall -Wextra -Wno-unused-parameter -Wno-mismatched-new-delete)
+add_compile_options(-Wall -Wextra -Wno-unused-parameter -Wno-mismatched-new-delete -Wno-missing-field-initializers)
 
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM)
