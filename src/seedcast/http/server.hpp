@@ -21,6 +21,9 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{60};    // keep-alive connection with no request
   std::chrono::seconds header_timeout{10};  // first byte of a request to its whole header/body
   std::chrono::seconds write_timeout{60};   // one response, while the peer does not read
+  // Header fields ("Name: value\r\n" lines) for the answers the server makes itself, before
+  // any middleware runs (malformed request → 400, header too large → 431, body → 413).
+  std::string own_error_fields;
 };
 
 class Server {

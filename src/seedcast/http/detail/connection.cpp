@@ -181,6 +181,7 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
       Response r = ec == bhttp::error::header_limit ? Response::error(431, "request header too large")
                    : ec == bhttp::error::body_limit ? Response::error(413, "request body too large")
                                                     : Response::error(400, "malformed request: " + ec.message());
+      r.fields += opt.own_error_fields;
       spdlog::debug("{}: {} ({})", c->remote, r.status, ec.message());
       c->expire_in(opt.write_timeout);
       co_await write_response(*c, r, false, false, 11);
@@ -200,6 +201,7 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
     Response res;
     if (!split_target(req.target, req)) {
       res = Response::error(400, "malformed request target");
+      res.fields += opt.own_error_fields;
       keep_alive = false;
     } else {
       try {
