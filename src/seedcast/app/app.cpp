@@ -64,15 +64,13 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
   m.server = std::make_unique<http::Server>(server_options(m.config));
   m.server->use(http::cors({}));
 
-  std::string fallback_host = m.config.host + ":" + std::to_string(m.config.port);
   webseed::Options wo;
   wo.public_url = m.config.public_url;
-  wo.fallback_host = fallback_host;
   wo.max_ranges = static_cast<size_t>(m.config.max_ranges);
   wo.on_stale = [lib = m.library.get()] { lib->rescan(); };
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
   m.webseed->add_routes(m.server->router());
-  web::add_routes(m.server->router(), *m.catalog, {m.config.public_url, fallback_host});
+  web::add_routes(m.server->router(), *m.catalog, {m.config.public_url});
   m.server->router().add({http::Method::get}, "/healthz", [this](http::Request&) -> asio::awaitable<http::Response> {
     auto s = impl_->library->stats();
     nlohmann::json j = {{"status", "ok"},        {"torrents", impl_->catalog->size()},

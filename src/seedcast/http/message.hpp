@@ -30,6 +30,7 @@ struct Request {
   std::string_view body;
   unsigned version = 11;  // 10 or 11
   std::string_view remote;  // peer address
+  std::string_view local;   // address:port the connection arrived on ([v6]:port)
   std::vector<Header> headers;
   std::vector<std::pair<std::string_view, std::string_view>> params;  // route captures
 

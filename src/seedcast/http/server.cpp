@@ -52,6 +52,11 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const
     error_code ep_ec;
     auto ep = c->socket.remote_endpoint(ep_ec);
     c->remote = ep_ec ? "?" : ep.address().to_string();
+    auto local = c->socket.local_endpoint(ep_ec);
+    if (!ep_ec) {
+      auto a = local.address();
+      c->local = (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(local.port());
+    }
     asio::co_spawn(executor, detail::serve(c, shared), log_exception);
     asio::co_spawn(executor, detail::watchdog(c), log_exception);
   }

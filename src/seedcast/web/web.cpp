@@ -19,8 +19,7 @@ std::string mib(uint64_t n) {
 void add_routes(http::Router& router, const catalog::Catalog& catalog, Options options) {
   router.add({http::Method::get}, "/",
              [&catalog, options](http::Request& req) -> asio::awaitable<http::Response> {
-               std::string base = webseed::base_url(options.public_url, req.header("Host").value_or(""),
-                                                    options.fallback_host);
+               std::string base = webseed::base_url(options.public_url, req.header("Host").value_or(""), req.local);
                auto all = catalog.all();
                std::string body = "<h1>seedcast library</h1><p>" + std::to_string(all.size()) +
                                   " torrents</p><table><tr><th>name</th><th>files</th><th>size</th>"

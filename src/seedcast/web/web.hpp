@@ -13,7 +13,6 @@ namespace seedcast::web {
 
 struct Options {
   std::string public_url;
-  std::string fallback_host;
 };
 
 void add_routes(http::Router& router, const catalog::Catalog& catalog, Options options);

@@ -4,7 +4,7 @@
 
 namespace seedcast::webseed {
 
-std::string base_url(std::string_view public_url, std::string_view host, std::string_view fallback_host) {
+std::string base_url(std::string_view public_url, std::string_view host, std::string_view local_address) {
   if (!public_url.empty()) {
     while (!public_url.empty() && public_url.back() == '/') public_url.remove_suffix(1);
     return std::string(public_url);
@@ -15,7 +15,7 @@ std::string base_url(std::string_view public_url, std::string_view host, std::st
           c == ']' || c == '_'))
       ok = false;
   }
-  return "http://" + std::string(ok ? host : fallback_host);
+  return "http://" + std::string(ok ? host : local_address);
 }
 
 std::string torrent_url(const std::string& base, const catalog::Torrent& t) {

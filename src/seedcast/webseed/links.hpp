@@ -7,8 +7,9 @@
 
 namespace seedcast::webseed {
 
-// The base for links in an answer to a request: PUBLIC_URL, else http://<Host>.
-std::string base_url(std::string_view public_url, std::string_view host_header, std::string_view fallback_host);
+// The base for links in an answer to a request: PUBLIC_URL, else http://<Host header>, else
+// http://<the address the request arrived on>.
+std::string base_url(std::string_view public_url, std::string_view host_header, std::string_view local_address);
 
 std::string torrent_url(const std::string& base, const catalog::Torrent& t);
 std::string listing_url(const std::string& base, const catalog::Torrent& t);

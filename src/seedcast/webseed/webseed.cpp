@@ -92,7 +92,7 @@ struct Webseed::Impl {
       : options(std::move(o)), catalog(c), blacklist(b) {}
 
   std::string base(const Request& req) const {
-    return base_url(options.public_url, req.header("Host").value_or(""), options.fallback_host);
+    return base_url(options.public_url, req.header("Host").value_or(""), req.local);
   }
 
   // The one way a route turns its {hash} into a torrent: 400, 451 or 404 otherwise.

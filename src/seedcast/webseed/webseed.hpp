@@ -17,7 +17,6 @@ namespace seedcast::webseed {
 
 struct Options {
   std::string public_url;  // empty: http://<Host header>
-  std::string fallback_host = "localhost:8002";  // when a request has no usable Host header
   size_t max_ranges = 16;
   std::function<void()> on_stale;  // a file differs from what was hashed: re-index soon
 };

@@ -195,11 +195,19 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
     req.version = msg.version() == 10 ? 10 : 11;
     req.body = msg.body();
     req.remote = c->remote;
+    req.local = c->local;
     req.headers.reserve(16);
     for (const auto& f : msg) req.headers.push_back({f.name_string(), f.value()});
     bool keep_alive = parser.keep_alive();
     Response res;
-    if (!split_target(req.target, req)) {
+    size_t hosts = 0;
+    for (const auto& h : req.headers) hosts += text::iequals(h.name, "Host");
+    if (hosts > 1 || (hosts == 0 && req.version == 11)) {
+      // RFC 9112 §3.2; links in answers are built from Host, so it must be unambiguous.
+      res = Response::error(400, hosts ? "more than one Host header" : "HTTP/1.1 request without Host");
+      res.fields += opt.own_error_fields;
+      keep_alive = false;
+    } else if (!split_target(req.target, req)) {
       res = Response::error(400, "malformed request target");
       res.fields += opt.own_error_fields;
       keep_alive = false;

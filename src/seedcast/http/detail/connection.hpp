@@ -34,6 +34,7 @@ struct Connection {
   clock::time_point deadline = clock::now() + std::chrono::seconds(60);
   clock::time_point armed = clock::time_point::max();
   std::string remote;
+  std::string local;  // host:port this connection was accepted on
 };
 
 asio::awaitable<void> watchdog(std::shared_ptr<Connection> c);
