@@ -447,6 +447,19 @@ def bdecode(data: bytes):
     return d
 
 
+def bencode(value) -> bytes:
+    import libtorrent as lt
+    return lt.bencode(value)
+
+
+def webseed_only(torrent: bytes) -> bytes:
+    """The same .torrent without trackers: a client given it can only use the url-list."""
+    meta = bdecode(torrent)
+    for k in (b"announce", b"announce-list", "announce", "announce-list"):
+        meta.pop(k, None)
+    return bencode(meta)
+
+
 def bkey(d: dict, key: str):
     """libtorrent.bdecode returns bytes keys; accept both."""
     if key.encode() in d:

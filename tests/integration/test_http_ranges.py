@@ -518,7 +518,10 @@ def test_json_listing(shared_server, catalog, library, tname):
     assert isinstance(j["createdBy"], str) and j["createdBy"].startswith("seedcast")
     assert isinstance(j["comment"], str)
     assert j["private"] is False
-    assert j["announce"] == []
+    # this server's HTTP and WebSocket trackers, in that order
+    base = f"127.0.0.1:{shared_server.port}"
+    assert j["announce"] == [f"http://{base}/announce", f"ws://{base}/announce"], j["announce"]
+    assert j["numPeers"] == 0 and j["seeders"] == 0 and j["leechers"] == 0
 
     meta = H.bdecode(shared_server.get(f"/torrent/{ih}.torrent").body)
     info = H.bkey(meta, "info")

@@ -5,13 +5,19 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
+#include "seedcast/auth/jwt.hpp"
+#include "seedcast/auth/middleware.hpp"
 #include "seedcast/catalog/blacklist.hpp"
 #include "seedcast/catalog/catalog.hpp"
 #include "seedcast/http/cors.hpp"
 #include "seedcast/http/server.hpp"
 #include "seedcast/library/library.hpp"
+#include "seedcast/tracker/routes.hpp"
+#include "seedcast/tracker/tracker.hpp"
 #include "seedcast/web/web.hpp"
 #include "seedcast/webseed/webseed.hpp"
 
@@ -33,6 +39,23 @@ http::ServerOptions server_options(const Config& c) {
   return o;
 }
 
+// The web folder next to the binary: <repo>/build/seedcast → <repo>/web.
+std::string default_web_dir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "web";
+  for (fs::path p : {exe.parent_path().parent_path() / "web", exe.parent_path() / "web"}) {
+    if (fs::exists(p / "watch.html", ec)) return p.string();
+  }
+  return (exe.parent_path().parent_path() / "web").string();
+}
+
+std::unique_ptr<auth::JwtVerifier> make_verifier(const Config& c) {
+  if (!c.jwt_public_key.empty()) return auth::JwtVerifier::public_key_file(c.jwt_public_key);
+  if (!c.secret.empty()) return auth::JwtVerifier::hs256(c.secret);
+  return nullptr;
+}
+
 std::string prepare_dir(const std::string& dir, const char* what) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -47,6 +70,12 @@ struct App::Impl {
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<catalog::Blacklist> blacklist;
   std::unique_ptr<library::Library> library;
+  std::unique_ptr<auth::JwtVerifier> verifier;
+  std::unique_ptr<tracker::Tracker> tracker;
+  std::thread housekeeping;
+  std::mutex housekeeping_mutex;
+  std::condition_variable housekeeping_wake;
+  bool stopping = false;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<webseed::Webseed> webseed;
 };
@@ -59,23 +88,52 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
   m.catalog = std::make_unique<catalog::Catalog>(m.config.data_dir + "/catalog.db");
   m.blacklist = std::make_unique<catalog::Blacklist>(m.config.blacklist_path());
   m.library = std::make_unique<library::Library>(
-      library::LibraryOptions{m.library_dir, m.config.hash_threads, m.config.piece_size, m.config.rescan_interval},
+      library::LibraryOptions{m.library_dir, m.config.hash_threads, m.config.piece_size, m.config.rescan_interval,
+                              m.config.auth_enabled()},
       *m.catalog, m.blacklist.get());
+  m.verifier = make_verifier(m.config);
+  if (m.config.web_dir.empty()) m.config.web_dir = default_web_dir();
+  m.tracker = std::make_unique<tracker::Tracker>(tracker::Options{m.config.announce_interval});
   m.server = std::make_unique<http::Server>(server_options(m.config));
   m.server->use(http::cors({}));
+
+  auth::Options ao;
+  if (m.verifier) {
+    ao.verify = [v = m.verifier.get()](std::string token) -> asio::awaitable<auth::VerifyResult> {
+      co_return v->verify(token);
+    };
+  }
+  ao.public_paths = {"/healthz", "/sw.min.js"};
+  ao.public_prefixes = {"/assets/"};
+  ao.refuse = [](const http::Request& req, int status, std::string_view why) {
+    bool tracker_route = req.path == "/announce" || req.path == "/scrape";
+    return tracker_route && !req.websocket ? tracker::failure(status, why) : http::Response::error(status, why);
+  };
+  m.server->use(auth::middleware(std::move(ao)));
 
   webseed::Options wo;
   wo.public_url = m.config.public_url;
   wo.max_ranges = static_cast<size_t>(m.config.max_ranges);
   wo.on_stale = [lib = m.library.get()] { lib->rescan(); };
+  for (const auto& s : {m.config.signal1, m.config.signal2})
+    if (!s.empty()) wo.extra_trackers.push_back(s);
+  wo.swarm = [t = m.tracker.get()](const InfoHash& h) {
+    auto c = t->counts(h);
+    return webseed::SwarmCounts{c.seeders, c.leechers, c.completed};
+  };
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
   m.webseed->add_routes(m.server->router());
-  web::add_routes(m.server->router(), *m.catalog, {m.config.public_url});
+  web::add_routes(m.server->router(), *m.catalog, {m.config.public_url, m.config.web_dir});
+  tracker::add_routes(m.server->router(), *m.tracker,
+                      {[c = m.catalog.get(), b = m.blacklist.get()](const InfoHash& h) {
+                        return !b->contains(h) && c->find(h) != nullptr;
+                      }});
   m.server->router().add({http::Method::get}, "/healthz", [this](http::Request&) -> asio::awaitable<http::Response> {
     auto s = impl_->library->stats();
     nlohmann::json j = {{"status", "ok"},        {"torrents", impl_->catalog->size()},
                         {"indexing", s.indexing}, {"hashed", s.hashed},
-                        {"reused", s.reused},     {"failed", s.failed}};
+                        {"reused", s.reused},     {"failed", s.failed},
+                        {"peers", impl_->tracker->peers()}, {"swarms", impl_->tracker->swarms()}};
     http::Response r = http::Response::json(200, j.dump());
     r.set("Cache-Control", "no-store");
     co_return r;
@@ -84,6 +142,12 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
 
 App::~App() {
   stop();
+  {
+    std::lock_guard lock(impl_->housekeeping_mutex);
+    impl_->stopping = true;
+  }
+  impl_->housekeeping_wake.notify_all();
+  if (impl_->housekeeping.joinable()) impl_->housekeeping.join();
   if (impl_->library) impl_->library->stop();
 }
 
@@ -98,6 +162,17 @@ uint16_t App::listen() {
   spdlog::info("library {} · data {} · {} torrents in the catalog", m.library_dir, m.config.data_dir,
                m.catalog->size());
   m.library->start();
+  if (m.verifier)
+    spdlog::info("private: every route and the tracker want a {} token", m.verifier->algorithm());
+  else
+    spdlog::warn("no SECRET or JWT_PUBLIC_KEY configured: seedcast runs open, anyone who reaches it can fetch");
+  // Peers that stopped announcing leave their swarms.
+  m.housekeeping = std::thread([&m] {
+    std::unique_lock lock(m.housekeeping_mutex);
+    while (!m.housekeeping_wake.wait_for(lock, std::chrono::seconds(std::max(1, m.config.announce_interval / 2)),
+                                         [&m] { return m.stopping; }))
+      m.tracker->expire();
+  });
   if (!m.config.port_file.empty()) {
     std::string tmp = m.config.port_file + ".tmp";
     std::ofstream(tmp) << port << "\n";

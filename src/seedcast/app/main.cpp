@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "seedcast/app/app.hpp"
+#include "seedcast/auth/jwt.hpp"
 #include "seedcast/core/config.hpp"
 #include "seedcast/core/log.hpp"
 #include "seedcast/library/torrent_maker.hpp"
@@ -29,7 +30,7 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-int serve(const std::map<std::string, std::string>& flags, const std::string& env_file) {
+seedcast::Config load(const std::map<std::string, std::string>& flags, const std::string& env_file) {
   seedcast::ConfigSources sources;
   sources.flags = flags;
   sources.env = [](const std::string& k) -> std::optional<std::string> {
@@ -37,7 +38,30 @@ int serve(const std::map<std::string, std::string>& flags, const std::string& en
     return v ? std::optional<std::string>(v) : std::nullopt;
   };
   sources.dotenv = seedcast::parse_dotenv(read_file(env_file));
-  seedcast::Config config = seedcast::load_config(sources);
+  return seedcast::load_config(sources);
+}
+
+// "90", "90s", "30m", "1h", "7d" → seconds.
+int64_t parse_ttl(const std::string& s) {
+  size_t used = 0;
+  long long n = std::stoll(s, &used);
+  std::string unit = s.substr(used);
+  int64_t mul = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+  if (mul == 0 || n <= 0) throw std::invalid_argument("--ttl: expected a duration like 90s, 30m, 1h or 7d");
+  return n * mul;
+}
+
+int token(const std::string& user, const std::string& ttl, const std::string& env_file) {
+  seedcast::Config config = load({}, env_file);
+  if (config.secret.empty())
+    throw std::runtime_error("token: no SECRET configured (environment or .env); tokens for JWT_PUBLIC_KEY are "
+                             "minted by the site that holds the private key");
+  std::printf("%s\n", seedcast::auth::mint_hs256(config.secret, user, parse_ttl(ttl), ::time(nullptr)).c_str());
+  return 0;
+}
+
+int serve(const std::map<std::string, std::string>& flags, const std::string& env_file) {
+  seedcast::Config config = load(flags, env_file);
   seedcast::init_logging(config.log_level);
 
   // Signals are taken by one thread with sigwait; every other thread has them blocked.
@@ -49,7 +73,6 @@ int serve(const std::map<std::string, std::string>& flags, const std::string& en
 
   seedcast::App app(config);
   app.listen();
-  spdlog::warn("no SECRET or JWT_PUBLIC_KEY configured: seedcast runs open, anyone who reaches it can fetch");
   std::thread signals([&] {
     int sig = 0;
     sigwait(&set, &sig);
@@ -162,6 +185,12 @@ int main(int argc, char** argv) {
   create_cmd->add_option("--url-list,-w", ca.url_list, "BEP 19 webseed URL (repeatable)");
   create_cmd->add_option("--announce,-a", ca.announce, "tracker URL (repeatable)");
 
+  std::string token_user, token_ttl = "1h", token_env = ".env";
+  auto* token_cmd = cli.add_subcommand("token", "print a token (JWT, HS256) for a user, signed with SECRET");
+  token_cmd->add_option("--user", token_user, "the userId claim")->required();
+  token_cmd->add_option("--ttl", token_ttl, "lifetime: 90s, 30m, 1h, 7d  [default 1h]");
+  token_cmd->add_option("--env-file", token_env, "the .env file to read  [default .env]");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -178,6 +207,7 @@ int main(int argc, char** argv) {
       return serve(given, env_file);
     }
     if (*create_cmd) return create(ca);
+    if (*token_cmd) return token(token_user, token_ttl, token_env);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "seedcast: %s\n", e.what());
     return 1;

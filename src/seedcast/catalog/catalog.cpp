@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS torrents(
   created_by   TEXT NOT NULL,
   comment      TEXT NOT NULL,
   source       TEXT NOT NULL,
-  root         TEXT NOT NULL);
+  root         TEXT NOT NULL,
+  private      INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS files(
   info_hash TEXT NOT NULL,
   idx       INTEGER NOT NULL,
@@ -33,8 +34,8 @@ CREATE TABLE IF NOT EXISTS files(
   offset    INTEGER NOT NULL,
   mtime_ns  INTEGER NOT NULL,
   PRIMARY KEY(info_hash, idx)) WITHOUT ROWID;
-PRAGMA user_version=1;
 )sql";
+constexpr int kSchemaVersion = 2;
 
 // A prepared statement that finalizes itself.
 class Stmt {
@@ -102,16 +103,24 @@ Catalog::Catalog(const std::string& db_path) {
   }
   sqlite3_busy_timeout(db_, 5000);
   exec(db_, kSchema);
+  migrate();
   load();
 }
 
 Catalog::~Catalog() { sqlite3_close(db_); }
 
+void Catalog::migrate() {
+  Stmt v(db_, "PRAGMA user_version");
+  int64_t version = v.step() ? v.i64(0) : 0;
+  if (version == 1) exec(db_, "ALTER TABLE torrents ADD COLUMN private INTEGER NOT NULL DEFAULT 0");
+  if (version < kSchemaVersion) exec(db_, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
+}
+
 void Catalog::load() {
   auto map = std::make_shared<Map>();
   Stmt t(db_,
          "SELECT info_hash,name,multi_file,info,length,piece_length,num_pieces,created,created_by,"
-         "comment,source,root FROM torrents");
+         "comment,source,root,private FROM torrents");
   while (t.step()) {
     auto h = InfoHash::from_hex(t.str(0));
     if (!h) continue;
@@ -128,6 +137,7 @@ void Catalog::load() {
     tor->comment = t.str(9);
     tor->source = t.str(10);
     tor->root = t.str(11);
+    tor->private_torrent = t.i64(12) != 0;
     Stmt f(db_, "SELECT path,length,offset,mtime_ns FROM files WHERE info_hash=? ORDER BY idx");
     f.bind(1, h->hex());
     while (f.step())
@@ -176,10 +186,11 @@ result<void> Catalog::put(const Torrent& t) {
     Stmt(db_, "DELETE FROM files WHERE info_hash=?").bind(1, hex).step();
     Stmt ins(db_,
              "INSERT OR REPLACE INTO torrents(info_hash,name,multi_file,info,length,piece_length,"
-             "num_pieces,created,created_by,comment,source,root) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+             "num_pieces,created,created_by,comment,source,root,private) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
     ins.bind(1, hex).bind(2, t.name).bind(3, int64_t{t.multi_file}).blob(4, t.info);
     ins.bind(5, static_cast<int64_t>(t.length)).bind(6, int64_t{t.piece_length}).bind(7, int64_t{t.num_pieces});
     ins.bind(8, t.created).bind(9, t.created_by).bind(10, t.comment).bind(11, t.source).bind(12, t.root);
+    ins.bind(13, int64_t{t.private_torrent});
     ins.step();
     for (size_t i = 0; i < t.files.size(); ++i) {
       const File& file = t.files[i];

@@ -34,6 +34,7 @@ class Catalog {
 
  private:
   using Map = std::unordered_map<InfoHash, TorrentPtr>;
+  void migrate();
   void load();
   void publish(std::shared_ptr<const Map> m);
   std::shared_ptr<const Map> snapshot() const;

@@ -20,6 +20,7 @@ struct Torrent {
   InfoHash info_hash;
   std::string name;
   bool multi_file = false;
+  bool private_torrent = false;  // BEP 27 private=1 in the info dictionary
   std::vector<File> files;
   std::string info;  // the bencoded info dictionary, exactly as hashed
   uint64_t length = 0;

@@ -88,6 +88,16 @@ const std::vector<Setting>& settings() {
                   "piece size in bytes for new torrents, a power of two from 16 KiB; 0 = "
                   "chosen per torrent for streaming",
                   &Config::piece_size, 0, 64L << 20),
+      string_setting("SECRET", {}, "HS256 secret: with it (or JWT_PUBLIC_KEY) every route and the tracker want a token",
+                     &Config::secret),
+      string_setting("JWT_PUBLIC_KEY", {}, "PEM public key file (RSA → RS256, EC P-256 → ES256) that verifies tokens",
+                     &Config::jwt_public_key),
+      int_setting("ANNOUNCE_INTERVAL", {}, "seconds between tracker announces asked of peers", &Config::announce_interval,
+                  10, 86400),
+      string_setting("signal1", {"SIGNAL1"}, "an extra tracker URL put in every .torrent", &Config::signal1),
+      string_setting("signal2", {"SIGNAL2"}, "another extra tracker URL", &Config::signal2),
+      string_setting("WEB_DIR", {}, "folder of the pages and their assets (default: <executable>/../web)",
+                     &Config::web_dir),
   };
   return table;
 }

@@ -27,6 +27,13 @@ struct Config {
   int idle_timeout = 60;    // seconds a keep-alive connection may sit idle
   int header_timeout = 10;  // seconds from a request's first byte to its complete header
   uint32_t piece_size = 0;  // 0 = chosen per torrent for streaming
+  std::string secret;           // HS256 key; enables authentication
+  std::string jwt_public_key;   // PEM file (RS256/ES256); enables authentication
+  int announce_interval = 120;  // seconds
+  std::string signal1, signal2;  // extra trackers put in every .torrent
+  std::string web_dir;          // pages and assets; empty: <executable>/../web
+
+  bool auth_enabled() const { return !secret.empty() || !jwt_public_key.empty(); }
 
   std::string blacklist_path() const;
 };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "seedcast/core/file.hpp"
+#include "seedcast/http/websocket.hpp"
 
 namespace seedcast::http {
 
@@ -29,10 +30,18 @@ struct Request {
   std::string_view query;   // after '?', without it
   std::string_view body;
   unsigned version = 11;  // 10 or 11
+  bool websocket = false;  // a WebSocket upgrade request
   std::string_view remote;  // peer address
   std::string_view local;   // address:port the connection arrived on ([v6]:port)
   std::vector<Header> headers;
   std::vector<std::pair<std::string_view, std::string_view>> params;  // route captures
+
+  // Set by authentication middleware: who is asking, and the token they used (to be put
+  // into URLs handed back to them). Empty when the server runs open.
+  std::string user;
+  std::string token;
+  // Backing storage when middleware rewrites `path` (e.g. removes a token segment).
+  std::string path_storage;
 
   // Case-insensitive; the first occurrence.
   std::optional<std::string_view> header(std::string_view name) const;
@@ -55,6 +64,9 @@ struct Response {
   std::string body;    // used when `parts` is empty
   std::vector<BodyPart> parts;
   bool close = false;  // close the connection after this response
+  // For a WebSocket upgrade request: accept it and hand the socket to this handler (the
+  // handshake answer replaces this response).
+  WebSocketHandler upgrade;
 
   Response() = default;
   explicit Response(int s) : status(s) {}

@@ -16,8 +16,8 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-bool same_files(const catalog::Torrent& t, const EntrySpec& spec) {
-  if (t.root != spec.root || t.multi_file != spec.multi_file || t.name != spec.name ||
+bool same_files(const catalog::Torrent& t, const EntrySpec& spec, bool private_torrent) {
+  if (t.private_torrent != private_torrent || t.root != spec.root || t.multi_file != spec.multi_file || t.name != spec.name ||
       t.files.size() != spec.files.size())
     return false;
   for (size_t i = 0; i < t.files.size(); ++i) {
@@ -118,7 +118,7 @@ void Library::index_entry(const std::string& name, bool first) {
     return;
   }
   auto existing = catalog_.find_source(name);
-  if (existing && same_files(*existing, *spec)) {
+  if (existing && same_files(*existing, *spec, options_.private_torrents)) {
     if (first) ++reused_;
     return;
   }
@@ -134,6 +134,7 @@ void Library::index_entry(const std::string& name, bool first) {
   mo.piece_length = options_.piece_length;
   mo.threads = options_.hash_threads;
   mo.cancel = &stop_;
+  mo.private_torrent = options_.private_torrents;
   mo.progress = [&](uint64_t done, uint64_t all) {
     auto now = steady::now();
     if (now - last_log < std::chrono::seconds(2)) return;

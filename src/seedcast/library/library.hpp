@@ -22,6 +22,7 @@ struct LibraryOptions {
   int hash_threads = 0;        // 0: one per core
   uint32_t piece_length = 0;   // 0: chosen per torrent
   int rescan_interval = 30;    // seconds; 0: scan only at start and when asked
+  bool private_torrents = false;  // BEP 27; a catalog made in the other mode is re-hashed
 };
 
 struct LibraryStats {

@@ -185,6 +185,7 @@ result<catalog::Torrent> make_torrent(const EntrySpec& spec, const MakeOptions& 
     ct.set_hash(lt::piece_index_t(static_cast<int>(i)),
                 lt::sha1_hash(reinterpret_cast<const char*>(hashes[i].data())));
   }
+  if (options.private_torrent) ct.set_priv(true);
   lt::entry e = ct.generate();
   std::string info;
   lt::bencode(std::back_inserter(info), e["info"]);
@@ -195,6 +196,7 @@ result<catalog::Torrent> make_torrent(const EntrySpec& spec, const MakeOptions& 
   t.info_hash = InfoHash::from_bytes(ih.data());
   t.name = spec.name;
   t.multi_file = spec.multi_file;
+  t.private_torrent = options.private_torrent;
   uint64_t off = 0;
   for (const auto& f : spec.files) {
     t.files.push_back({f.path, f.length, off, f.mtime_ns});

@@ -39,6 +39,7 @@ struct MakeOptions {
   std::string comment;
   std::string created_by = "seedcast/0.1.0";
   int64_t created = 0;  // 0: now
+  bool private_torrent = false;  // BEP 27: private=1 in the info dictionary
   // Called from hashing threads as bytes are hashed (done, total); keep it cheap.
   std::function<void(uint64_t, uint64_t)> progress;
   const std::atomic<bool>* cancel = nullptr;

@@ -4,6 +4,12 @@
 
 namespace seedcast::webseed {
 
+std::string Base::route(std::string_view first_segment) const {
+  std::string u = url + "/" + std::string(first_segment);
+  if (!token.empty()) u += "/" + token;
+  return u;
+}
+
 std::string base_url(std::string_view public_url, std::string_view host, std::string_view local_address) {
   if (!public_url.empty()) {
     while (!public_url.empty() && public_url.back() == '/') public_url.remove_suffix(1);
@@ -18,29 +24,38 @@ std::string base_url(std::string_view public_url, std::string_view host, std::st
   return "http://" + std::string(ok ? host : local_address);
 }
 
-std::string torrent_url(const std::string& base, const catalog::Torrent& t) {
-  return base + "/torrent/" + t.info_hash.hex() + ".torrent";
+std::string torrent_url(const Base& b, const catalog::Torrent& t) {
+  return b.route("torrent") + "/" + t.info_hash.hex() + ".torrent";
 }
 
-std::string listing_url(const std::string& base, const catalog::Torrent& t) {
-  return base + "/file/" + t.info_hash.hex();
-}
+std::string listing_url(const Base& b, const catalog::Torrent& t) { return b.route("file") + "/" + t.info_hash.hex(); }
 
-std::string webseed_url(const std::string& base, const catalog::Torrent& t) {
-  std::string u = listing_url(base, t) + "/";
+std::string watch_url(const Base& b, const catalog::Torrent& t) { return b.route("watch") + "/" + t.info_hash.hex(); }
+
+std::string webseed_url(const Base& b, const catalog::Torrent& t) {
+  std::string u = listing_url(b, t) + "/";
   if (!t.multi_file) u += text::percent_encode(t.name);
   return u;
 }
 
-std::string file_url(const std::string& base, const catalog::Torrent& t, const catalog::File& f) {
-  std::string u = listing_url(base, t) + "/";
+std::string file_url(const Base& b, const catalog::Torrent& t, const catalog::File& f) {
+  std::string u = listing_url(b, t) + "/";
   if (t.multi_file) u += text::percent_encode(t.name) + "/";
   return u + text::percent_encode(f.path, true);
 }
 
-std::string magnet_uri(const std::string& base, const catalog::Torrent& t) {
-  return "magnet:?xt=urn:btih:" + t.info_hash.hex() + "&dn=" + text::percent_encode(t.name) +
-         "&ws=" + text::percent_encode(webseed_url(base, t)) + "&xs=" + text::percent_encode(torrent_url(base, t));
+std::vector<std::string> tracker_urls(const Base& b) {
+  std::string http = b.route("announce");
+  std::string ws = http.rfind("https://", 0) == 0 ? "wss://" + http.substr(8)
+                   : http.rfind("http://", 0) == 0 ? "ws://" + http.substr(7)
+                                                   : http;
+  return {http, ws};
+}
+
+std::string magnet_uri(const Base& b, const catalog::Torrent& t, const std::vector<std::string>& trackers) {
+  std::string m = "magnet:?xt=urn:btih:" + t.info_hash.hex() + "&dn=" + text::percent_encode(t.name);
+  for (const auto& tr : trackers) m += "&tr=" + text::percent_encode(tr);
+  return m + "&ws=" + text::percent_encode(webseed_url(b, t)) + "&xs=" + text::percent_encode(torrent_url(b, t));
 }
 
 }  // namespace seedcast::webseed

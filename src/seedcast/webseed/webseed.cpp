@@ -91,8 +91,14 @@ struct Webseed::Impl {
   Impl(Options o, const catalog::Catalog& c, const catalog::Blacklist& b)
       : options(std::move(o)), catalog(c), blacklist(b) {}
 
-  std::string base(const Request& req) const {
-    return base_url(options.public_url, req.header("Host").value_or(""), req.local);
+  Base base(const Request& req) const {
+    return {base_url(options.public_url, req.header("Host").value_or(""), req.local), req.token};
+  }
+
+  std::vector<std::string> trackers(const Base& b) const {
+    auto t = tracker_urls(b);
+    t.insert(t.end(), options.extra_trackers.begin(), options.extra_trackers.end());
+    return t;
   }
 
   // The one way a route turns its {hash} into a torrent: 400, 451 or 404 otherwise.
@@ -109,15 +115,16 @@ struct Webseed::Impl {
     auto found = lookup(req.param("hash"));
     if (auto* r = std::get_if<Response>(&found)) return std::move(*r);
     const auto& t = *std::get<catalog::TorrentPtr>(found);
-    std::string b = base(req);
+    Base b = base(req);
     library::Links links;
+    links.announce = trackers(b);
     links.url_list.push_back(webseed_url(b, t));
     Response r = Response::text(200, library::torrent_file(t, links), "application/x-bittorrent");
     set_disposition(r, "attachment", t.name + ".torrent");
     return r;
   }
 
-  nlohmann::ordered_json listing_json(const catalog::Torrent& t, const std::string& b) const {
+  nlohmann::ordered_json listing_json(const catalog::Torrent& t, const Base& b) const {
     nlohmann::ordered_json files = nlohmann::ordered_json::array();
     for (const auto& f : t.files) {
       std::string full = t.multi_file ? t.name + "/" + f.path : f.path;
@@ -128,6 +135,7 @@ struct Webseed::Impl {
                        {"offset", f.offset},
                        {"url", file_url(b, t, f)}});
     }
+    SwarmCounts counts = options.swarm ? options.swarm(t.info_hash) : SwarmCounts{};
     return {{"infoHash", t.info_hash.hex()},
             {"name", t.name},
             {"created", text::iso8601(t.created)},
@@ -137,11 +145,16 @@ struct Webseed::Impl {
             {"pieceLength", t.piece_length},
             {"lastPieceLength", t.last_piece_length()},
             {"numPieces", t.num_pieces},
-            {"private", false},
-            {"magnetURI", magnet_uri(b, t)},
+            {"private", t.private_torrent},
+            {"magnetURI", magnet_uri(b, t, trackers(b))},
             {"torrentURL", torrent_url(b, t)},
             {"urlList", nlohmann::ordered_json::array({webseed_url(b, t)})},
-            {"announce", nlohmann::ordered_json::array()},
+            {"announce", trackers(b)},
+            {"numPeers", counts.seeders + counts.leechers},
+            {"seeders", counts.seeders},
+            {"leechers", counts.leechers},
+            {"completed", counts.completed},
+            {"watchURL", watch_url(b, t)},
             {"files", std::move(files)}};
   }
 
@@ -149,14 +162,14 @@ struct Webseed::Impl {
     auto found = lookup(req.param("hash"));
     if (auto* r = std::get_if<Response>(&found)) return std::move(*r);
     const auto& t = *std::get<catalog::TorrentPtr>(found);
-    std::string b = base(req);
+    Base b = base(req);
     auto json = text::query_param(req.query, "json");
     if (json && *json != "0" && *json != "false")
       return Response::json(200, listing_json(t, b).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
     std::string body = "<h1>" + text::html_escape(t.name) + "</h1><p><code>" + t.info_hash.hex() +
                        "</code> · " + human(t.length) + " · <a href=\"" + text::html_escape(torrent_url(b, t)) +
-                       "\">.torrent</a> · <a href=\"" + text::html_escape(magnet_uri(b, t)) +
-                       "\">magnet</a> · <a href=\"?json=1\">JSON</a> · <a href=\"/\">library</a></p>"
+                       "\">.torrent</a> · <a href=\"" + text::html_escape(magnet_uri(b, t, trackers(b))) +
+                       "\">magnet</a> · <a href=\"" + text::html_escape(watch_url(b, t)) + "\">watch</a> · <a href=\"?json=1\">JSON</a> · <a href=\"/\">library</a></p>"
                        "<table><tr><th>file</th><th>size</th></tr>";
     for (const auto& f : t.files) {
       body += "<tr><td><a href=\"" + text::html_escape(file_url(b, t, f)) + "\">" + text::html_escape(f.path) +

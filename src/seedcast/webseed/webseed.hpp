@@ -4,6 +4,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "seedcast/core/info_hash.hpp"
 
 namespace seedcast::catalog {
 class Catalog;
@@ -15,10 +18,18 @@ class Router;
 
 namespace seedcast::webseed {
 
+struct SwarmCounts {
+  uint32_t seeders = 0;
+  uint32_t leechers = 0;
+  uint32_t completed = 0;
+};
+
 struct Options {
   std::string public_url;  // empty: http://<Host header>
   size_t max_ranges = 16;
   std::function<void()> on_stale;  // a file differs from what was hashed: re-index soon
+  std::vector<std::string> extra_trackers;  // announced after this server's own (signal1/2)
+  std::function<SwarmCounts(const InfoHash&)> swarm;  // the tracker's numbers, if any
 };
 
 class FileCache;

@@ -13,6 +13,8 @@
 #include <spdlog/spdlog.h>
 
 #include "seedcast/core/text.hpp"
+#include "seedcast/http/detail/websocket_session.hpp"
+#include <boost/beast/websocket/rfc6455.hpp>
 
 namespace seedcast::http::detail {
 namespace beast = boost::beast;
@@ -194,6 +196,7 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
     req.target = msg.target();
     req.version = msg.version() == 10 ? 10 : 11;
     req.body = msg.body();
+    req.websocket = boost::beast::websocket::is_upgrade(msg);
     req.remote = c->remote;
     req.local = c->local;
     req.headers.reserve(16);
@@ -218,6 +221,13 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
         spdlog::error("{} {} {}: handler failed: {}", c->remote, req.method_text, req.target, e.what());
         res = Response::error(500, "internal error");
       }
+    }
+    if (req.websocket && res.upgrade) {
+      // The socket leaves this loop for the WebSocket session; the watchdog sees it closed.
+      c->timer.cancel();
+      spdlog::debug("{} \"{} {}\" websocket", c->remote, req.method_text, req.path);
+      co_await run_websocket(std::move(c->socket), parser.release(), c->remote, std::move(res.upgrade));
+      co_return;
     }
     keep_alive = keep_alive && !res.close;
     if (spdlog::should_log(spdlog::level::debug))
