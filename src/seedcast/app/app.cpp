@@ -11,6 +11,7 @@
 
 #include "seedcast/auth/jwt.hpp"
 #include "seedcast/auth/middleware.hpp"
+#include "seedcast/auth/webhook.hpp"
 #include "seedcast/catalog/blacklist.hpp"
 #include "seedcast/catalog/catalog.hpp"
 #include "seedcast/http/cors.hpp"
@@ -78,6 +79,8 @@ struct App::Impl {
   bool stopping = false;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<webseed::Webseed> webseed;
+  // Last, so it goes first: its threads resume requests on the server's executors.
+  std::unique_ptr<auth::Webhook> webhook;
 };
 
 App::App(Config config) : impl_(std::make_unique<Impl>()) {
@@ -102,6 +105,10 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     ao.verify = [v = m.verifier.get()](std::string token) -> asio::awaitable<auth::VerifyResult> {
       co_return v->verify(token);
     };
+  } else if (!m.config.auth_webhook.empty()) {
+    m.webhook = std::make_unique<auth::Webhook>(
+        auth::WebhookOptions{m.config.auth_webhook, std::chrono::seconds(m.config.auth_webhook_ttl)});
+    ao.verify = [w = m.webhook.get()](std::string token) { return w->verify(std::move(token)); };
   }
   ao.public_paths = {"/healthz", "/sw.min.js"};
   ao.public_prefixes = {"/assets/"};
@@ -164,6 +171,8 @@ uint16_t App::listen() {
   m.library->start();
   if (m.verifier)
     spdlog::info("private: every route and the tracker want a {} token", m.verifier->algorithm());
+  else if (m.webhook)
+    spdlog::info("private: tokens are checked by the AUTH_WEBHOOK");
   else
     spdlog::warn("no SECRET or JWT_PUBLIC_KEY configured: seedcast runs open, anyone who reaches it can fetch");
   // Peers that stopped announcing leave their swarms.

@@ -92,6 +92,12 @@ const std::vector<Setting>& settings() {
                      &Config::secret),
       string_setting("JWT_PUBLIC_KEY", {}, "PEM public key file (RSA → RS256, EC P-256 → ES256) that verifies tokens",
                      &Config::jwt_public_key),
+      string_setting("AUTH_WEBHOOK", {},
+                     "URL asked (GET, Authorization: Bearer <token>) whether a token is good: 2xx yes, "
+                     "401/403 no; used when no SECRET or JWT_PUBLIC_KEY is set",
+                     &Config::auth_webhook),
+      int_setting("AUTH_WEBHOOK_TTL", {}, "seconds a webhook's yes is cached (a no: 5 s)", &Config::auth_webhook_ttl, 0,
+                  86400),
       int_setting("ANNOUNCE_INTERVAL", {}, "seconds between tracker announces asked of peers", &Config::announce_interval,
                   10, 86400),
       string_setting("signal1", {"SIGNAL1"}, "an extra tracker URL put in every .torrent", &Config::signal1),

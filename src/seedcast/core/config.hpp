@@ -29,11 +29,13 @@ struct Config {
   uint32_t piece_size = 0;  // 0 = chosen per torrent for streaming
   std::string secret;           // HS256 key; enables authentication
   std::string jwt_public_key;   // PEM file (RS256/ES256); enables authentication
+  std::string auth_webhook;     // URL asked whether a token is good; enables authentication
+  int auth_webhook_ttl = 60;    // seconds a webhook answer is kept
   int announce_interval = 120;  // seconds
   std::string signal1, signal2;  // extra trackers put in every .torrent
   std::string web_dir;          // pages and assets; empty: <executable>/../web
 
-  bool auth_enabled() const { return !secret.empty() || !jwt_public_key.empty(); }
+  bool auth_enabled() const { return !secret.empty() || !jwt_public_key.empty() || !auth_webhook.empty(); }
 
   std::string blacklist_path() const;
 };
