@@ -25,6 +25,9 @@ bool base64url_char(char c) {
 }  // namespace
 
 bool looks_like_jwt(std::string_view s) {
+  // The header is base64url of a JSON object, '{"…', which always encodes to "eyJ"; file
+  // names with dots ("webtorrent.min.js") are never taken for tokens.
+  if (s.substr(0, 3) != "eyJ") return false;
   int dots = 0;
   size_t part = 0;
   for (char c : s) {

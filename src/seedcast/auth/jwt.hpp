@@ -46,7 +46,8 @@ class JwtVerifier {
 std::string mint_hs256(const std::string& secret, const std::string& user, int64_t ttl_seconds,
                        int64_t now_seconds);
 
-// True when `s` has the shape of a JWT: three non-empty base64url parts joined by dots.
+// True when `s` has the shape of a JWT: three non-empty base64url parts joined by dots, the
+// first starting with "eyJ" (the encoding of '{"').
 bool looks_like_jwt(std::string_view s);
 
 }  // namespace seedcast::auth

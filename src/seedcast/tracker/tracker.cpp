@@ -167,7 +167,9 @@ Counts Tracker::announce_ws(const InfoHash& h, const PeerId& id, bool seeder, Ev
   uint32_t start = random_index(n);
   for (uint32_t k = 0; k < n && targets.size() < want; ++k) {
     const WsPeer& q = s.ws.list[(start + k) % n];
-    if (q.id == id || q.owner == self.get() || (seeder && q.seeder)) continue;
+    // Several peer ids may share one socket (WebTorrent pools one per tracker URL), so only
+    // the same peer id is skipped. Seeders need no offers from seeders.
+    if (q.id == id || (seeder && q.seeder)) continue;
     if (auto m = q.mailbox.lock()) targets.push_back({q.id, std::move(m)});
   }
   return s.counts();

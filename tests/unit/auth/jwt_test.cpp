@@ -112,6 +112,8 @@ TEST(Jwt, BadKeysAreStartupErrors) {
 
 TEST(Jwt, Shape) {
   EXPECT_TRUE(looks_like_jwt("eyJh.eyJ1.c2ln"));
+  EXPECT_FALSE(looks_like_jwt("webtorrent.min.js"));
+  EXPECT_FALSE(looks_like_jwt("aaa.bbb.ccc"));
   EXPECT_FALSE(looks_like_jwt("053178313d2010436197e454511d8473bf30c616"));
   EXPECT_FALSE(looks_like_jwt("a.b"));
   EXPECT_FALSE(looks_like_jwt("a..c"));
@@ -128,11 +130,11 @@ http::Request request(std::string_view path, std::string_view query = {}) {
 }
 
 TEST(TakeToken, FromEverySourceAndThePathSegmentIsRemoved) {
-  auto r = request("/file/aaa.bbb.ccc/0531/a.mp4");
-  EXPECT_EQ(take_token(r).value_or(""), "aaa.bbb.ccc");
+  auto r = request("/file/eyJa.bbb.ccc/0531/a.mp4");
+  EXPECT_EQ(take_token(r).value_or(""), "eyJa.bbb.ccc");
   EXPECT_EQ(r.path, "/file/0531/a.mp4");
-  r = request("/announce/aaa.bbb.ccc");
-  EXPECT_EQ(take_token(r).value_or(""), "aaa.bbb.ccc");
+  r = request("/announce/eyJa.bbb.ccc");
+  EXPECT_EQ(take_token(r).value_or(""), "eyJa.bbb.ccc");
   EXPECT_EQ(r.path, "/announce");
   r = request("/file/0531", "json=1&token=q.r.s");
   EXPECT_EQ(take_token(r).value_or(""), "q.r.s");
@@ -143,9 +145,12 @@ TEST(TakeToken, FromEverySourceAndThePathSegmentIsRemoved) {
   r = request("/");
   r.headers = {{"token", "t.u.v"}, {"Authorization", "Bearer h.i.j"}};
   EXPECT_EQ(take_token(r).value_or(""), "t.u.v");
-  r = request("/file/0531/a.b.c");  // the third segment is a file name, not a token
+  r = request("/file/0531/eyJa.b.c");  // the third segment is a file name, not a token
   EXPECT_FALSE(take_token(r));
-  EXPECT_EQ(r.path, "/file/0531/a.b.c");
+  EXPECT_EQ(r.path, "/file/0531/eyJa.b.c");
+  r = request("/assets/webtorrent.min.js");  // a file name with dots, not a token
+  EXPECT_FALSE(take_token(r));
+  EXPECT_EQ(r.path, "/assets/webtorrent.min.js");
 }
 
 TEST(AuthMiddleware, RefusesWithoutAGoodTokenAndPassesTheUserOn) {

@@ -106,11 +106,16 @@ TEST_F(Fixture, WebSocketPeersAreOfferedToOthersAndLeaveWithTheirSocket) {
   EXPECT_EQ(counts.seeders, 1u);
   EXPECT_EQ(counts.leechers, 2u);
   EXPECT_EQ(tracker.find_ws(kHash, pid(2)).get(), b.get());
+  t.clear();  // a fourth peer id on c's socket is offered to c's other peer id too
+  tracker.announce_ws(kHash, pid(4), false, Event::started, c, 5, t);
+  bool offered_to_same_socket = false;
+  for (const auto& x : t) offered_to_same_socket |= x.peer_id == pid(3);
+  EXPECT_TRUE(offered_to_same_socket);
   tracker.leave_ws(kHash, pid(2), a.get());  // not its socket: ignored
   EXPECT_TRUE(tracker.find_ws(kHash, pid(2)));
   tracker.leave_ws(kHash, pid(2), b.get());
   EXPECT_FALSE(tracker.find_ws(kHash, pid(2)));
-  EXPECT_EQ(tracker.counts(kHash).leechers, 1u);
+  EXPECT_EQ(tracker.counts(kHash).leechers, 2u);  // pid 3 and pid 4
 }
 
 TEST(BinaryString, RoundTripsEveryByte) {

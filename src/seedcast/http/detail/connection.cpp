@@ -1,5 +1,7 @@
 #include "seedcast/http/detail/connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -23,6 +25,8 @@ using asio::redirect_error;
 using asio::use_awaitable;
 
 namespace {
+
+constexpr uint64_t kCorkThreshold = 256 * 1024;
 
 // "Date: …\r\n", formatted once a second per thread.
 std::string_view date_field() {
@@ -109,16 +113,23 @@ asio::awaitable<error_code> write_response(Connection& c, const Response& res, b
     head.append(res.body);
     co_return co_await send_all(c, head, false);
   }
+  // Large bodies go out corked (as nginx's tcp_nopush): full segments only, pushed at the end.
+  const bool cork = res.content_length() >= kCorkThreshold;
+  int on = 1, off = 0;
+  if (cork) ::setsockopt(c.socket.native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
   std::string pending = std::move(head);
-  for (size_t i = 0; i < res.parts.size(); ++i) {
+  error_code ec;
+  for (size_t i = 0; i < res.parts.size() && !ec; ++i) {
     const BodyPart& part = res.parts[i];
     pending.append(part.bytes);
     if (!part.file || part.length == 0) continue;
-    if (error_code ec = co_await send_all(c, pending, true)) co_return ec;
+    ec = co_await send_all(c, pending, true);
     pending.clear();
-    if (error_code ec = co_await send_file(c, part.file->fd(), part.offset, part.length)) co_return ec;
+    if (!ec) ec = co_await send_file(c, part.file->fd(), part.offset, part.length);
   }
-  co_return co_await send_all(c, pending, false);
+  if (!ec) ec = co_await send_all(c, pending, false);
+  if (cork && !ec) ::setsockopt(c.socket.native_handle(), IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+  co_return ec;
 }
 
 // Splits an origin-form or absolute-form request-target into path and query.
@@ -218,7 +229,7 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
       try {
         res = co_await shared->handler(req);
       } catch (const std::exception& e) {
-        spdlog::error("{} {} {}: handler failed: {}", c->remote, req.method_text, req.target, e.what());
+        spdlog::error("{} {} {}: handler failed: {}", c->remote, req.method_text, req.path, e.what());
         res = Response::error(500, "internal error");
       }
     }
@@ -230,9 +241,10 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
       co_return;
     }
     keep_alive = keep_alive && !res.close;
+    // The path, never the query or the raw target: either may carry a token.
     if (spdlog::should_log(spdlog::level::debug))
-      spdlog::debug("{} \"{} {}\" {} {}", c->remote, req.method_text, req.target, res.status,
-                    res.content_length());
+      spdlog::debug("{} \"{} {}{}\" {} {}", c->remote, req.method_text, req.path, req.query.empty() ? "" : "?…",
+                    res.status, res.content_length());
     c->expire_in(opt.write_timeout);
     ec = co_await write_response(*c, res, req.method == Method::head, keep_alive, req.version);
     if (ec || !keep_alive) break;
