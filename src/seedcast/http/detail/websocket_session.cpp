@@ -70,23 +70,24 @@ class Session final : public WebSocket, public std::enable_shared_from_this<Sess
   std::string_view remote() const override { return remote_; }
   size_t dropped() const override { return dropped_.load(); }
 
-  // Drains the outbox until the socket closes.
-  asio::awaitable<void> writer() {
+  // Drains the outbox until the socket closes. It owns a reference: it may still be waiting
+  // on the timer after the handler has finished.
+  static asio::awaitable<void> writer(std::shared_ptr<Session> self) {
     error_code ec;
-    while (!closed_) {
-      while (!outbox_.empty() && !closed_) {
-        std::string msg = std::move(outbox_.front());
-        outbox_.pop_front();
-        --queued_;
-        ws_.text(true);
-        co_await ws_.async_write(asio::buffer(msg), redirect_error(use_awaitable, ec));
+    while (!self->closed_) {
+      while (!self->outbox_.empty() && !self->closed_) {
+        std::string msg = std::move(self->outbox_.front());
+        self->outbox_.pop_front();
+        --self->queued_;
+        self->ws_.text(true);
+        co_await self->ws_.async_write(asio::buffer(msg), redirect_error(use_awaitable, ec));
         if (ec) {
-          closed_ = true;
+          self->closed_ = true;
           co_return;
         }
       }
-      if (closed_) break;
-      co_await notify_.async_wait(redirect_error(use_awaitable, ec));
+      if (self->closed_) break;
+      co_await self->notify_.async_wait(redirect_error(use_awaitable, ec));
     }
   }
 
@@ -129,7 +130,7 @@ asio::awaitable<void> run_websocket(asio::ip::tcp::socket socket,
   error_code ec;
   co_await ws.async_accept(request, redirect_error(use_awaitable, ec));
   if (ec) co_return;
-  asio::co_spawn(ws.get_executor(), s->writer(), log_exception);
+  asio::co_spawn(ws.get_executor(), Session::writer(s), log_exception);
   try {
     co_await handler(s);
   } catch (const std::exception& e) {
