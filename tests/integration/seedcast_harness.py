@@ -234,7 +234,8 @@ def file_url_path(ih: str, rel: str) -> str:
 _SERVER_ENV_KEYS = ("HOST", "PORT", "listenPort", "LIBRARY", "DATA_DIR", "PORT_FILE",
                     "RESCAN_INTERVAL", "LOG_LEVEL", "PUBLIC_URL", "BLACKLIST", "MAX_RANGES",
                     "IDLE_TIMEOUT", "HEADER_TIMEOUT", "THREADS", "HASH_THREADS", "PIECE_SIZE",
-                    "SECRET", "JWT_PUBLIC_KEY")
+                    "SECRET", "JWT_PUBLIC_KEY", "AUTH_WEBHOOK", "AUTH_WEBHOOK_TTL", "ANNOUNCE_INTERVAL",
+                    "signal1", "signal2", "SIGNAL1", "SIGNAL2", "WEB_DIR", "PEER_PORT")
 
 # servers started by the current test (conftest attaches their logs to failure reports)
 ACTIVE_SERVERS: list = []
@@ -289,7 +290,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if k not in _SERVER_ENV_KEYS}
         env.update(HOST="127.0.0.1", PORT="0", LIBRARY=str(self.library),
                    DATA_DIR=str(self.data_dir), PORT_FILE=str(port_file),
-                   RESCAN_INTERVAL="1", LOG_LEVEL="debug")
+                   RESCAN_INTERVAL="1", LOG_LEVEL="debug", PEER_PORT="0")
         env.update(self.env_overrides)
         out = self.workdir / f"stdout.{self.runs}.log"
         err = self.workdir / f"stderr.{self.runs}.log"

@@ -14,6 +14,7 @@
 #include "seedcast/auth/webhook.hpp"
 #include "seedcast/catalog/blacklist.hpp"
 #include "seedcast/catalog/catalog.hpp"
+#include "seedcast/engine/engine.hpp"
 #include "seedcast/http/cors.hpp"
 #include "seedcast/http/server.hpp"
 #include "seedcast/library/library.hpp"
@@ -73,6 +74,7 @@ struct App::Impl {
   std::unique_ptr<library::Library> library;
   std::unique_ptr<auth::JwtVerifier> verifier;
   std::unique_ptr<tracker::Tracker> tracker;
+  std::unique_ptr<engine::Engine> engine;
   std::thread housekeeping;
   std::mutex housekeeping_mutex;
   std::condition_variable housekeeping_wake;
@@ -97,6 +99,12 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
   m.verifier = make_verifier(m.config);
   if (m.config.web_dir.empty()) m.config.web_dir = default_web_dir();
   m.tracker = std::make_unique<tracker::Tracker>(tracker::Options{m.config.announce_interval});
+  if (m.config.peer_port >= 0) {
+    engine::Options eo;
+    eo.listen_host = m.config.host == "localhost" ? "127.0.0.1" : m.config.host;
+    eo.peer_port = m.config.peer_port;
+    m.engine = std::make_unique<engine::Engine>(eo);
+  }
   m.server = std::make_unique<http::Server>(server_options(m.config));
   m.server->use(http::cors({}));
 
@@ -133,14 +141,22 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
   web::add_routes(m.server->router(), *m.catalog, {m.config.public_url, m.config.web_dir});
   tracker::add_routes(m.server->router(), *m.tracker,
                       {[c = m.catalog.get(), b = m.blacklist.get()](const InfoHash& h) {
-                        return !b->contains(h) && c->find(h) != nullptr;
-                      }});
+                         return !b->contains(h) && c->find(h) != nullptr;
+                       },
+                       [e = m.engine.get()](const InfoHash& h) -> uint16_t {
+                         return e && e->seeding(h) ? e->peer_port() : 0;
+                       }});
   m.server->router().add({http::Method::get}, "/healthz", [this](http::Request&) -> asio::awaitable<http::Response> {
     auto s = impl_->library->stats();
     nlohmann::json j = {{"status", "ok"},        {"torrents", impl_->catalog->size()},
                         {"indexing", s.indexing}, {"hashed", s.hashed},
                         {"reused", s.reused},     {"failed", s.failed},
                         {"peers", impl_->tracker->peers()}, {"swarms", impl_->tracker->swarms()}};
+    if (impl_->engine) {
+      auto e = impl_->engine->stats();
+      j["seed"] = {{"port", impl_->engine->peer_port()}, {"torrents", e.torrents}, {"peers", e.peers},
+                   {"uploaded", e.uploaded}};
+    }
     http::Response r = http::Response::json(200, j.dump());
     r.set("Cache-Control", "no-store");
     co_return r;
@@ -175,12 +191,18 @@ uint16_t App::listen() {
     spdlog::info("private: tokens are checked by the AUTH_WEBHOOK");
   else
     spdlog::warn("no SECRET or JWT_PUBLIC_KEY configured: seedcast runs open, anyone who reaches it can fetch");
-  // Peers that stopped announcing leave their swarms.
+  // Every second: the seed follows the catalog; every half interval: silent peers leave.
   m.housekeeping = std::thread([&m] {
+    auto last_expiry = std::chrono::steady_clock::now();
     std::unique_lock lock(m.housekeeping_mutex);
-    while (!m.housekeeping_wake.wait_for(lock, std::chrono::seconds(std::max(1, m.config.announce_interval / 2)),
-                                         [&m] { return m.stopping; }))
-      m.tracker->expire();
+    do {
+      if (m.engine) m.engine->sync(m.catalog->all());
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_expiry >= std::chrono::seconds(std::max(1, m.config.announce_interval / 2))) {
+        m.tracker->expire();
+        last_expiry = now;
+      }
+    } while (!m.housekeeping_wake.wait_for(lock, std::chrono::seconds(1), [&m] { return m.stopping; }));
   });
   if (!m.config.port_file.empty()) {
     std::string tmp = m.config.port_file + ".tmp";

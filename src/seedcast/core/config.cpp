@@ -102,6 +102,8 @@ const std::vector<Setting>& settings() {
                   10, 86400),
       string_setting("signal1", {"SIGNAL1"}, "an extra tracker URL put in every .torrent", &Config::signal1),
       string_setting("signal2", {"SIGNAL2"}, "another extra tracker URL", &Config::signal2),
+      int_setting("PEER_PORT", {}, "BitTorrent port the server seeds on (TCP and uTP); 0 = any free port, -1 = do not seed",
+                  &Config::peer_port, -1, 65535),
       string_setting("WEB_DIR", {}, "folder of the pages and their assets (default: <executable>/../web)",
                      &Config::web_dir),
   };

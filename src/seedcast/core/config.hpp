@@ -34,6 +34,7 @@ struct Config {
   int announce_interval = 120;  // seconds
   std::string signal1, signal2;  // extra trackers put in every .torrent
   std::string web_dir;          // pages and assets; empty: <executable>/../web
+  int peer_port = 6881;         // BitTorrent seed; 0: any free port; -1: no seed
 
   bool auth_enabled() const { return !secret.empty() || !jwt_public_key.empty() || !auth_webhook.empty(); }
 

@@ -136,6 +136,15 @@ Response http_announce(Context& ctx, const Request& req) {
   a.seeder = left == 0;
   a.numwant = numwant;
   auto reply = ctx.tracker.announce(a);
+  if (uint16_t self = ctx.options.self_peer_port ? ctx.options.self_peer_port(a.info_hash) : 0) {
+    // The server is a seed too: at the address this client used to reach it.
+    std::string_view local = req.local;
+    std::string_view host = local.substr(0, local.rfind(':'));
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    Endpoint me;
+    if (parse_endpoint(host, self, me) && !a.seeder && numwant != 0) reply.peers.insert(reply.peers.begin(), me);
+    ++reply.counts.seeders;
+  }
 
   lt::entry e(lt::entry::dictionary_t);
   e["interval"] = ctx.tracker.interval();

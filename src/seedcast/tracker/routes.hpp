@@ -18,6 +18,9 @@ class Tracker;
 struct RouteOptions {
   // Whether an info-hash may be tracked (in the catalog, not blacklisted).
   std::function<bool(const InfoHash&)> allowed;
+  // The port of this server's own BitTorrent seed for an info-hash (0: not seeded). HTTP
+  // announces then list the server itself, at the address the client reached it on.
+  std::function<uint16_t(const InfoHash&)> self_peer_port;
 };
 
 void add_routes(http::Router& router, Tracker& tracker, RouteOptions options);

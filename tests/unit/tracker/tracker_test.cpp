@@ -210,3 +210,32 @@ TEST_F(RouteFixture, ScrapeCountsKnownTorrents) {
 
 }  // namespace
 }  // namespace seedcast::tracker
+
+namespace seedcast::tracker {
+namespace {
+
+TEST(SelfPeer, AnnouncesListTheServerSeedAtTheAddressTheClientUsed) {
+  Tracker tracker{Options{.interval = 120}};
+  http::Router router;
+  add_routes(router, tracker, {[](const InfoHash&) { return true; }, [](const InfoHash&) -> uint16_t { return 7000; }});
+  std::string ih(20, 'h'), q = "info_hash=" + ih + "&peer_id=" + std::string(20, 'p') + "&port=1&left=5";
+  for (auto [local, want] : {std::pair<std::string, std::string>{"10.0.0.5:8002", std::string("\x0a\x00\x00\x05\x1b\x58", 6)},
+                             {"[::1]:8002", std::string(15, '\0') + "\x01\x1b\x58"}}) {
+    http::Request r;
+    r.method = http::Method::get;
+    r.path = "/announce";
+    r.query = q;
+    r.remote = "127.0.0.1";
+    r.local = local;
+    auto res = test::run(router.dispatch(r));
+    lt::error_code ec;
+    lt::bdecode_node n = lt::bdecode(res.body, ec);
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(n.dict_find_int_value("complete"), 1);
+    std::string peers(n.dict_find_string_value(want.size() == 6 ? "peers" : "peers6"));
+    EXPECT_EQ(peers.substr(0, want.size()), want) << local;
+  }
+}
+
+}  // namespace
+}  // namespace seedcast::tracker

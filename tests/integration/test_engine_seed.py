@@ -1,0 +1,82 @@
+"""The server as a BitTorrent seed: with the url-list removed from the .torrent, a native client
+finds the server through its tracker and downloads every byte from its libtorrent engine."""
+import re
+import socket
+import subprocess
+
+import pytest
+
+import jwt_tokens as J
+import seedcast_harness as H
+
+SECRET = "engine-test-secret"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def hashes(srv, token=""):
+    q = f"?token={token}" if token else ""
+    body = srv.get("/" + q).body.decode()
+    return sorted(set(re.findall(r"/file/(?:[^/\"]+/)?([0-9a-f]{40})", body)))
+
+
+def by_name(srv, token=""):
+    out = {}
+    for ih in hashes(srv, token):
+        q = f"&token={token}" if token else ""
+        j = srv.get(f"/file/{ih}?json=1{q}").json()
+        out[j["name"]] = ih
+    return out
+
+
+def wait_seeding(srv, n):
+    return srv.wait_health(lambda h: h.get("seed", {}).get("torrents") == n and h["seed"].get("port"),
+                           f"the engine seeding {n} torrents")
+
+
+def download_without_webseed(srv, path, tmp_path, library, name):
+    meta = H.bdecode(srv.get(path).body)
+    assert meta.pop(b"url-list", None) is not None
+    (tmp_path / "t.torrent").write_bytes(H.bencode(meta))
+    out = tmp_path / "out"
+    r = subprocess.run(["aria2c", "-q", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+                        "--enable-peer-exchange=false", "--seed-time=0", f"--listen-port={free_port()}",
+                        "--bt-stop-timeout=45", "-d", str(out), str(tmp_path / "t.torrent")],
+                       timeout=60, capture_output=True, text=True)
+    assert r.returncode == 0, f"aria2c: {r.stdout}{r.stderr}\n{srv.logs(30)}"
+    want = library.files(name)
+    got = H.read_tree(out)
+    if name == H.SINGLE_NAME:
+        assert got == {name: want[name]}
+    else:
+        assert got == {f"{name}/{k}": v for k, v in want.items()}
+    return sum(len(v) for v in want.values())
+
+
+@pytest.mark.parametrize("tname", [H.SINGLE_NAME, H.MULTI_NAME], ids=["single", "multi"])
+def test_native_client_downloads_from_the_seed(library, server_factory, tmp_path, tname):
+    srv = server_factory(library.root)
+    with srv.running():
+        wait_seeding(srv, 2)
+        ih = by_name(srv)[tname]
+        size = download_without_webseed(srv, f"/torrent/{ih}.torrent", tmp_path, library, tname)
+        seed = srv.healthz()["seed"]
+        assert seed["uploaded"] >= size, seed  # every byte came from the engine
+
+
+def test_private_seed_needs_the_tracker_token(library, server_factory, tmp_path):
+    srv = server_factory(library.root, SECRET=SECRET)
+    with srv.running():
+        wait_seeding(srv, 2)
+        token = J.hs256(SECRET, J.claims("carol"))
+        ih = by_name(srv, token)[H.SINGLE_NAME]
+        size = download_without_webseed(srv, f"/torrent/{token}/{ih}.torrent", tmp_path, library, H.SINGLE_NAME)
+        assert srv.healthz()["seed"]["uploaded"] >= size
+        # Without a token the tracker hands out nothing, so the seed cannot be found.
+        ihq = "".join(f"%{b:02x}" for b in bytes.fromhex(ih))
+        r = srv.get(f"/announce?info_hash={ihq}&peer_id=-XX0001-abcdefghijkl&port=1&left=1")
+        assert r.status == 401 and b"failure reason" in r.body
