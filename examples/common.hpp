@@ -21,12 +21,18 @@ inline seedcast::Config config_from_environment() {
   return seedcast::load_config(s);
 }
 
-inline int run(seedcast::App& app) {
+// Call first, before an App exists: the threads it starts inherit the blocked signals, so
+// only run()'s sigwait sees SIGINT/SIGTERM.
+inline sigset_t block_signals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+inline int run(seedcast::App& app, sigset_t set) {
   app.listen();
   std::thread waiter([&] {
     int sig = 0;

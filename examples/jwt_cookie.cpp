@@ -37,6 +37,7 @@ int main() {
     std::fprintf(stderr, "jwt_cookie: set SITE_SECRET\n");
     return 1;
   }
+  sigset_t signals = example::block_signals();
   seedcast::init_logging("info");
   seedcast::App app(example::config_from_environment());
   auto verifier = seedcast::auth::JwtVerifier::hs256(secret);
@@ -55,5 +56,5 @@ int main() {
     req.token = *token;  // .torrent files handed to this user carry it
     co_return co_await next(req);
   });
-  return example::run(app);
+  return example::run(app, signals);
 }

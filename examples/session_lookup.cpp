@@ -45,6 +45,7 @@ int main() {
     std::fprintf(stderr, "session_lookup: set SESSIONS_DB\n");
     return 1;
   }
+  sigset_t signals = example::block_signals();
   seedcast::init_logging("info");
   Sessions sessions(db);
   seedcast::App app(example::config_from_environment());
@@ -60,5 +61,5 @@ int main() {
     req.user = *user;
     co_return co_await next(req);
   });
-  return example::run(app);
+  return example::run(app, signals);
 }

@@ -412,8 +412,7 @@ class Server:
         r = self.get("/")
         if r.status != 200:
             self.fail(f"GET / answered {r.describe()}")
-        found = re.findall(r"/file/([0-9a-fA-F]{40})", r.body.decode("utf-8", "replace"))
-        return sorted({h.lower() for h in found})
+        return index_hashes(r.body)
 
     def catalog(self) -> dict:
         """{torrent name: JSON listing} for every torrent linked from the index."""
@@ -446,6 +445,28 @@ def bdecode(data: bytes):
     if d is None:
         raise AssertionError(f"not bencoded: {data[:200]!r}")
     return d
+
+
+def index_hashes(body: bytes) -> list:
+    """The info-hashes linked from an index page (links may carry a token segment)."""
+    found = re.findall(r"/file/(?:[^/\"]+/)?([0-9a-fA-F]{40})", body.decode("utf-8", "replace"))
+    return sorted({h.lower() for h in found})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def aria2c(torrent, out, timeout=60, peers=True):
+    """aria2c downloads `torrent` into `out` (DHT, LPD and PEX off; with peers=True it listens
+    on a free port for BitTorrent peers). Returns the CompletedProcess."""
+    args = ["aria2c", "-q", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+            "--enable-peer-exchange=false", "--seed-time=0", "-d", str(out)]
+    if peers:
+        args += [f"--listen-port={free_port()}", f"--bt-stop-timeout={max(10, timeout - 15)}"]
+    return subprocess.run(args + [str(torrent)], timeout=timeout, capture_output=True, text=True)
 
 
 def bencode(value) -> bytes:

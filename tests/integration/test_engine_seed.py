@@ -1,9 +1,5 @@
 """The server as a BitTorrent seed: with the url-list removed from the .torrent, a native client
 finds the server through its tracker and downloads every byte from its libtorrent engine."""
-import re
-import socket
-import subprocess
-
 import pytest
 
 import jwt_tokens as J
@@ -12,16 +8,8 @@ import seedcast_harness as H
 SECRET = "engine-test-secret"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def hashes(srv, token=""):
-    q = f"?token={token}" if token else ""
-    body = srv.get("/" + q).body.decode()
-    return sorted(set(re.findall(r"/file/(?:[^/\"]+/)?([0-9a-f]{40})", body)))
+    return H.index_hashes(srv.get("/" + (f"?token={token}" if token else "")).body)
 
 
 def by_name(srv, token=""):
@@ -43,10 +31,7 @@ def download_without_webseed(srv, path, tmp_path, library, name):
     assert meta.pop(b"url-list", None) is not None
     (tmp_path / "t.torrent").write_bytes(H.bencode(meta))
     out = tmp_path / "out"
-    r = subprocess.run(["aria2c", "-q", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
-                        "--enable-peer-exchange=false", "--seed-time=0", f"--listen-port={free_port()}",
-                        "--bt-stop-timeout=45", "-d", str(out), str(tmp_path / "t.torrent")],
-                       timeout=60, capture_output=True, text=True)
+    r = H.aria2c(tmp_path / "t.torrent", out)
     assert r.returncode == 0, f"aria2c: {r.stdout}{r.stderr}\n{srv.logs(30)}"
     want = library.files(name)
     got = H.read_tree(out)

@@ -1,5 +1,4 @@
 """The examples/ programs: seedcast embedded as a library with the site's own check."""
-import re
 import signal
 import sqlite3
 import subprocess
@@ -38,8 +37,7 @@ def stop(proc):
 
 
 def first_file(port, headers=None, query=""):
-    body = H.get(port, "/" + query, headers).body.decode()
-    ih = sorted(set(re.findall(r"/file/(?:[^/\"]+/)?([0-9a-f]{40})", body)))[0]
+    ih = H.index_hashes(H.get(port, "/" + query, headers).body)[0]
     j = H.get(port, f"/file/{ih}?json=1" + query.replace("?", "&"), headers).json()
     return j["files"][0]["url"].split(str(port), 1)[1]
 

@@ -1,9 +1,6 @@
 """The private network: tokens at every route and at both trackers, per-user .torrents, and
 two native BitTorrent clients finding each other through the embedded HTTP tracker."""
 import json
-import re
-import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -28,13 +25,15 @@ def token_for(user="alice", ttl="1h"):
 def hashes_from_index(srv, token):
     r = srv.get(f"/?token={token}")
     assert r.status == 200, r.describe()
-    return sorted(set(re.findall(r"/file/[^\"/]+/([0-9a-f]{40})", r.body.decode())))
+    return H.index_hashes(r.body)
 
 
 @pytest.fixture(scope="module")
 def private_server(library, tmp_path_factory):
     work = tmp_path_factory.mktemp("private-server")
-    srv = H.Server(library.root, work / "data", work, expected_torrents=2, SECRET=SECRET)
+    # No seed of the server's own (PEER_PORT=-1): the peer-to-peer test must see every byte
+    # travel between the two clients.
+    srv = H.Server(library.root, work / "data", work, expected_torrents=2, SECRET=SECRET, PEER_PORT="-1")
     srv.start()
     yield srv
     srv.stop()
@@ -73,9 +72,7 @@ def test_webseed_only_download_with_the_tokened_url_list(private_server, library
     body = H.webseed_only(private_server.get(f"/torrent/{alice}/{ih}.torrent").body)
     (tmp_path / "t.torrent").write_bytes(body)
     out = tmp_path / "out"
-    r = subprocess.run(["aria2c", "-q", "--enable-dht=false", "--bt-enable-lpd=false",
-                        "--enable-peer-exchange=false", "--seed-time=0", "-d", str(out),
-                        str(tmp_path / "t.torrent")], timeout=60, capture_output=True, text=True)
+    r = H.aria2c(tmp_path / "t.torrent", out, peers=False)
     assert r.returncode == 0, r.stdout + r.stderr
     want = library.files(name)
     got = H.read_tree(out)
@@ -83,12 +80,6 @@ def test_webseed_only_download_with_the_tokened_url_list(private_server, library
         assert got == {name: want[name]}
     else:
         assert got == {f"{name}/{k}": v for k, v in want.items()}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_two_native_clients_find_each_other_through_the_tracker(private_server, library, tmp_path):
@@ -115,10 +106,7 @@ def test_two_native_clients_find_each_other_through_the_tracker(private_server, 
         assert (j["seeders"], j["leechers"]) == (1, 0), j
 
         out = tmp_path / "bob"
-        r = subprocess.run(["aria2c", "-q", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
-                            "--enable-peer-exchange=false", "--seed-time=0", f"--listen-port={free_port()}",
-                            "--bt-stop-timeout=60", "-d", str(out), str(tmp_path / "bob.torrent")],
-                           timeout=90, capture_output=True, text=True)
+        r = H.aria2c(tmp_path / "bob.torrent", out, timeout=90)
         assert r.returncode == 0, f"aria2c failed: {r.stdout}{r.stderr}"
         assert (out / H.SINGLE_NAME).read_bytes() == library.data(H.SINGLE_NAME)
     finally:

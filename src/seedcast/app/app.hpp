@@ -18,7 +18,9 @@ namespace seedcast {
 
 class App {
  public:
-  // Opens the catalog in config.data_dir (creating folders as needed). Throws on failure.
+  // Opens the catalog in config.data_dir (creating folders as needed) and starts threads
+  // (BitTorrent engine, hashing): block the signals you want to sigwait() for before this.
+  // Throws on failure.
   explicit App(Config config);
   ~App();
   App(const App&) = delete;
