@@ -65,3 +65,17 @@ def test_private_seed_needs_the_tracker_token(library, server_factory, tmp_path)
         ihq = "".join(f"%{b:02x}" for b in bytes.fromhex(ih))
         r = srv.get(f"/announce?info_hash={ihq}&peer_id=-XX0001-abcdefghijkl&port=1&left=1")
         assert r.status == 401 and b"failure reason" in r.body
+
+
+def test_metrics_report_the_same_numbers_as_healthz(library, server_factory, tmp_path):
+    srv = server_factory(library.root, SECRET=SECRET)  # public even in private mode, like /healthz
+    with srv.running():
+        wait_seeding(srv, 2)
+        r = srv.get("/metrics")
+        assert r.status == 200 and r.h("Content-Type", "").startswith("text/plain")
+        values = dict(line.split(" ", 1) for line in r.body.decode().splitlines() if line and line[0] != "#")
+        h = srv.healthz()
+        assert float(values["seedcast_torrents"]) == h["torrents"] == 2
+        assert float(values["seedcast_indexing"]) == 0
+        assert float(values["seedcast_seed_torrents"]) == h["seed"]["torrents"]
+        assert "seedcast_tracker_peers" in values

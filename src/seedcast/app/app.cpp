@@ -118,7 +118,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
         auth::WebhookOptions{m.config.auth_webhook, std::chrono::seconds(m.config.auth_webhook_ttl)});
     ao.verify = [w = m.webhook.get()](std::string token) { return w->verify(std::move(token)); };
   }
-  ao.public_paths = {"/healthz", "/sw.min.js"};
+  ao.public_paths = {"/healthz", "/metrics", "/sw.min.js"};
   ao.public_prefixes = {"/assets/"};
   ao.refuse = [](const http::Request& req, int status, std::string_view why) {
     bool tracker_route = req.path == "/announce" || req.path == "/scrape";
@@ -161,6 +161,33 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     r.set("Cache-Control", "no-store");
     co_return r;
   });
+  m.server->router().add({http::Method::get}, "/metrics", [this](http::Request&) -> asio::awaitable<http::Response> {
+    co_return http::Response::text(200, metrics(), "text/plain; version=0.0.4");
+  });
+}
+
+std::string App::metrics() const {
+  auto& m = *impl_;
+  auto s = m.library->stats();
+  std::string out;
+  auto metric = [&out](const char* name, const char* type, const char* help, double v) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, v);
+  };
+  metric("seedcast_torrents", "gauge", "Torrents in the catalog.", static_cast<double>(m.catalog->size()));
+  metric("seedcast_indexing", "gauge", "1 while the library is being hashed.", s.indexing ? 1 : 0);
+  metric("seedcast_library_hashed_total", "counter", "Torrents hashed since start.", static_cast<double>(s.hashed));
+  metric("seedcast_library_failed_total", "counter", "Library entries that could not be hashed.",
+         static_cast<double>(s.failed));
+  metric("seedcast_tracker_peers", "gauge", "Peers in the tracker's swarms.", static_cast<double>(m.tracker->peers()));
+  metric("seedcast_tracker_swarms", "gauge", "Swarms the tracker knows.", static_cast<double>(m.tracker->swarms()));
+  if (m.engine) {
+    auto e = m.engine->stats();
+    metric("seedcast_seed_torrents", "gauge", "Torrents the BitTorrent seed serves.", static_cast<double>(e.torrents));
+    metric("seedcast_seed_peers", "gauge", "Peers connected to the BitTorrent seed.", static_cast<double>(e.peers));
+    metric("seedcast_seed_uploaded_bytes_total", "counter", "Bytes the BitTorrent seed uploaded since start.",
+           static_cast<double>(e.uploaded));
+  }
+  return out;
 }
 
 App::~App() {

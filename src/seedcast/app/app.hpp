@@ -33,6 +33,7 @@ class App {
   // Binds, starts indexing the library, writes PORT_FILE; returns the port.
   uint16_t listen();
   std::vector<std::string> urls() const;
+  std::string metrics() const;  // Prometheus text format, as served at /metrics
   void run();   // serves until stop()
   void stop();  // thread-safe
 
