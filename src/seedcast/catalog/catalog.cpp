@@ -57,6 +57,10 @@ class Stmt {
     sqlite3_bind_int64(s_, i, v);
     return *this;
   }
+  void reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
   bool step() {
     int rc = sqlite3_step(s_);
     if (rc == SQLITE_ROW) return true;
@@ -143,7 +147,7 @@ void Catalog::load() {
     while (f.step())
       tor->files.push_back({f.str(0), static_cast<uint64_t>(f.i64(1)), static_cast<uint64_t>(f.i64(2)), f.i64(3)});
     if (tor->files.empty()) continue;  // a record without files cannot be served
-    (*map)[*h] = std::move(tor);
+    map->insert(std::move(tor));
   }
   publish(std::move(map));
 }
@@ -151,17 +155,30 @@ void Catalog::load() {
 std::shared_ptr<const Catalog::Map> Catalog::snapshot() const { return std::atomic_load(&map_); }
 void Catalog::publish(std::shared_ptr<const Map> m) { std::atomic_store(&map_, std::move(m)); }
 
+void Catalog::Map::insert(TorrentPtr t) {
+  erase(t->info_hash);
+  if (!t->source.empty()) by_source[t->source] = t;
+  by_hash[t->info_hash] = std::move(t);
+}
+
+void Catalog::Map::erase(const InfoHash& h) {
+  auto it = by_hash.find(h);
+  if (it == by_hash.end()) return;
+  if (auto s = by_source.find(it->second->source); s != by_source.end() && s->second == it->second) by_source.erase(s);
+  by_hash.erase(it);
+}
+
 TorrentPtr Catalog::find(const InfoHash& h) const {
   auto m = snapshot();
-  auto it = m->find(h);
-  return it == m->end() ? nullptr : it->second;
+  auto it = m->by_hash.find(h);
+  return it == m->by_hash.end() ? nullptr : it->second;
 }
 
 std::vector<TorrentPtr> Catalog::all() const {
   auto m = snapshot();
   std::vector<TorrentPtr> out;
-  out.reserve(m->size());
-  for (const auto& [h, t] : *m) out.push_back(t);
+  out.reserve(m->by_hash.size());
+  for (const auto& [h, t] : m->by_hash) out.push_back(t);
   std::sort(out.begin(), out.end(), [](const TorrentPtr& a, const TorrentPtr& b) {
     return a->name != b->name ? a->name < b->name : a->info_hash < b->info_hash;
   });
@@ -170,13 +187,11 @@ std::vector<TorrentPtr> Catalog::all() const {
 
 TorrentPtr Catalog::find_source(const std::string& source) const {
   auto m = snapshot();
-  for (const auto& [h, t] : *m) {
-    if (t->source == source) return t;
-  }
-  return nullptr;
+  auto it = m->by_source.find(source);
+  return it == m->by_source.end() ? nullptr : it->second;
 }
 
-size_t Catalog::size() const { return snapshot()->size(); }
+size_t Catalog::size() const { return snapshot()->by_hash.size(); }
 
 result<void> Catalog::put(const Torrent& t) {
   std::lock_guard lock(write_mutex_);
@@ -192,9 +207,10 @@ result<void> Catalog::put(const Torrent& t) {
     ins.bind(8, t.created).bind(9, t.created_by).bind(10, t.comment).bind(11, t.source).bind(12, t.root);
     ins.bind(13, int64_t{t.private_torrent});
     ins.step();
+    Stmt row(db_, "INSERT INTO files(info_hash,idx,path,length,offset,mtime_ns) VALUES(?,?,?,?,?,?)");
     for (size_t i = 0; i < t.files.size(); ++i) {
       const File& file = t.files[i];
-      Stmt row(db_, "INSERT INTO files(info_hash,idx,path,length,offset,mtime_ns) VALUES(?,?,?,?,?,?)");
+      row.reset();
       row.bind(1, hex).bind(2, static_cast<int64_t>(i)).bind(3, file.path);
       row.bind(4, static_cast<int64_t>(file.length)).bind(5, static_cast<int64_t>(file.offset)).bind(6, file.mtime_ns);
       row.step();
@@ -205,7 +221,7 @@ result<void> Catalog::put(const Torrent& t) {
     return fail(db_error());
   }
   auto next = std::make_shared<Map>(*snapshot());
-  (*next)[t.info_hash] = std::make_shared<const Torrent>(t);
+  next->insert(std::make_shared<const Torrent>(t));
   publish(std::move(next));
   return {};
 }

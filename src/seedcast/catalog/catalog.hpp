@@ -33,7 +33,13 @@ class Catalog {
   size_t size() const;
 
  private:
-  using Map = std::unordered_map<InfoHash, TorrentPtr>;
+  // An immutable snapshot, indexed by info-hash and by library entry.
+  struct Map {
+    std::unordered_map<InfoHash, TorrentPtr> by_hash;
+    std::unordered_map<std::string, TorrentPtr> by_source;
+    void insert(TorrentPtr t);
+    void erase(const InfoHash& h);
+  };
   void migrate();
   void load();
   void publish(std::shared_ptr<const Map> m);

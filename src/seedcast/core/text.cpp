@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -162,6 +163,19 @@ std::string_view mime_type(std::string_view file_name) {
 }  // namespace seedcast::text
 
 namespace seedcast::text {
+std::string human_size(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
 std::string html_page(std::string_view title, std::string_view body_html) {
   std::string out;
   out.reserve(body_html.size() + 1024);

@@ -32,6 +32,9 @@ std::string_view mime_type(std::string_view file_name);
 }  // namespace seedcast::text
 
 namespace seedcast::text {
+// A byte count for people: "512 B", "3.0 MiB", "1.2 GiB".
+std::string human_size(uint64_t bytes);
+
 // A complete, small HTML document with seedcast's stylesheet around `body_html`.
 std::string html_page(std::string_view title, std::string_view body_html);
 }  // namespace seedcast::text

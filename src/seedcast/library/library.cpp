@@ -8,6 +8,7 @@
 
 #include "seedcast/catalog/blacklist.hpp"
 #include "seedcast/catalog/catalog.hpp"
+#include "seedcast/core/text.hpp"
 #include "seedcast/library/torrent_maker.hpp"
 
 namespace seedcast::library {
@@ -27,8 +28,6 @@ bool same_files(const catalog::Torrent& t, const EntrySpec& spec, bool private_t
   }
   return true;
 }
-
-std::string mib(uint64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576.0); }
 
 }  // namespace
 
@@ -140,10 +139,10 @@ void Library::index_entry(const std::string& name, bool first) {
     if (now - last_log < std::chrono::seconds(2)) return;
     last_log = now;
     double secs = std::chrono::duration<double>(now - started).count();
-    spdlog::info("hashing {}: {:.0f}% ({} of {}, {:.0f} MB/s)", name, 100.0 * done / all, mib(done), mib(all),
+    spdlog::info("hashing {}: {:.0f}% ({} of {}, {:.0f} MB/s)", name, 100.0 * done / all, text::human_size(done), text::human_size(all),
                  done / secs / 1e6);
   };
-  spdlog::info("hashing {} ({}, {} files){}", name, mib(total), spec->files.size(),
+  spdlog::info("hashing {} ({}, {} files){}", name, text::human_size(total), spec->files.size(),
                existing ? " — changed on disk" : "");
   auto t = make_torrent(*spec, mo);
   if (!t) {

@@ -12,12 +12,6 @@
 namespace seedcast::web {
 namespace {
 
-std::string mib(uint64_t n) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", n / 1048576.0);
-  return buf;
-}
-
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
   for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
 }
@@ -57,7 +51,7 @@ void add_routes(http::Router& router, const catalog::Catalog& catalog, Options o
     for (const auto& t : all) {
       body += "<tr><td><a href=\"" + text::html_escape(webseed::listing_url(base, *t)) + "\">" +
               text::html_escape(t->name) + "</a></td><td class=n>" + std::to_string(t->files.size()) +
-              "</td><td class=n>" + mib(t->length) + "</td><td><code>" + t->info_hash.hex() + "</code></td><td><a href=\"" +
+              "</td><td class=n>" + text::human_size(t->length) + "</td><td><code>" + t->info_hash.hex() + "</code></td><td><a href=\"" +
               text::html_escape(webseed::torrent_url(base, *t)) + "\">.torrent</a> · <a href=\"" +
               text::html_escape(webseed::watch_url(base, *t)) + "\">watch</a></td></tr>";
     }

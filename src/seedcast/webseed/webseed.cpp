@@ -66,19 +66,6 @@ void set_disposition(Response& r, std::string_view type, std::string_view filena
                                    text::percent_encode(filename));
 }
 
-std::string human(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
-
 }  // namespace
 
 struct Webseed::Impl {
@@ -167,13 +154,13 @@ struct Webseed::Impl {
     if (json && *json != "0" && *json != "false")
       return Response::json(200, listing_json(t, b).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
     std::string body = "<h1>" + text::html_escape(t.name) + "</h1><p><code>" + t.info_hash.hex() +
-                       "</code> · " + human(t.length) + " · <a href=\"" + text::html_escape(torrent_url(b, t)) +
+                       "</code> · " + text::human_size(t.length) + " · <a href=\"" + text::html_escape(torrent_url(b, t)) +
                        "\">.torrent</a> · <a href=\"" + text::html_escape(magnet_uri(b, t, trackers(b))) +
                        "\">magnet</a> · <a href=\"" + text::html_escape(watch_url(b, t)) + "\">watch</a> · <a href=\"?json=1\">JSON</a> · <a href=\"/\">library</a></p>"
                        "<table><tr><th>file</th><th>size</th></tr>";
     for (const auto& f : t.files) {
       body += "<tr><td><a href=\"" + text::html_escape(file_url(b, t, f)) + "\">" + text::html_escape(f.path) +
-              "</a></td><td class=n>" + human(f.length) + "</td></tr>";
+              "</a></td><td class=n>" + text::human_size(f.length) + "</td></tr>";
     }
     body += "</table>";
     return Response::text(200, text::html_page(t.name, body), "text/html; charset=utf-8");

@@ -75,6 +75,21 @@ TEST(Catalog, PutReplacesAndRemoveForgets) {
   EXPECT_EQ(reopened.size(), 0u);
 }
 
+TEST(Catalog, FindSourceFollowsAReHashedEntry) {
+  // The library puts the new torrent of a changed entry, then removes the old one.
+  test::TempDir dir;
+  Catalog c(dir / "catalog.db");
+  ASSERT_TRUE(c.put(sample(kA, "Show")));
+  ASSERT_TRUE(c.put(sample(kB, "Show")));
+  EXPECT_EQ(c.find_source("Show")->info_hash.hex(), kB);
+  ASSERT_TRUE(c.remove(*InfoHash::from_hex(kA)));
+  ASSERT_TRUE(c.find_source("Show"));
+  EXPECT_EQ(c.find_source("Show")->info_hash.hex(), kB);
+  ASSERT_TRUE(c.remove(*InfoHash::from_hex(kB)));
+  EXPECT_FALSE(c.find_source("Show"));
+  EXPECT_FALSE(c.find_source("Other"));
+}
+
 TEST(Catalog, UnopenableDatabaseThrows) {
   EXPECT_THROW(Catalog("/nonexistent-dir/x/catalog.db"), std::runtime_error);
 }
