@@ -10,6 +10,7 @@
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
+#include <atomic>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -20,6 +21,7 @@ namespace seedcast::engine {
 
 struct Engine::Impl {
   std::unique_ptr<lt::session> session;
+  std::atomic<uint16_t> port{0};  // cached: asking the session blocks on its network thread
   mutable std::mutex mutex;
   std::unordered_map<InfoHash, lt::torrent_handle> torrents;
 
@@ -64,7 +66,7 @@ Engine::~Engine() {
   if (impl_->session) impl_->session->abort();
 }
 
-uint16_t Engine::peer_port() const { return impl_->session->is_listening() ? impl_->session->listen_port() : 0; }
+uint16_t Engine::peer_port() const { return impl_->port.load(std::memory_order_relaxed); }
 
 void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
   std::lock_guard lock(impl_->mutex);
@@ -100,6 +102,7 @@ void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
     it = impl_->torrents.erase(it);
   }
   impl_->drain_alerts();
+  impl_->port = impl_->session->is_listening() ? impl_->session->listen_port() : 0;
 }
 
 bool Engine::seeding(const InfoHash& h) const {

@@ -32,14 +32,14 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // The port peers reach the engine on (0 until it listens).
+  // The port peers reach the engine on (0 until it listens; updated by sync()). Cheap.
   uint16_t peer_port() const;
   // Seeds exactly `torrents` from their files on disk: adds the new ones in seed mode (their
   // pieces were hashed when indexed; each piece is verified again the first time a peer asks
   // for it, and a piece that fails is never sent), and removes the ones no longer wanted.
   // Also drains libtorrent's alerts and logs problems. Thread-safe.
   void sync(const std::vector<catalog::TorrentPtr>& torrents);
-  bool seeding(const InfoHash& h) const;
+  bool seeding(const InfoHash& h) const;  // cheap: a lookup under a mutex
   Stats stats() const;
 
  private:

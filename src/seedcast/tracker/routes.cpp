@@ -142,7 +142,11 @@ Response http_announce(Context& ctx, const Request& req) {
     std::string_view host = local.substr(0, local.rfind(':'));
     if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
     Endpoint me;
-    if (parse_endpoint(host, self, me) && !a.seeder && numwant != 0) reply.peers.insert(reply.peers.begin(), me);
+    const size_t want = ctx.tracker.want(numwant);
+    if (parse_endpoint(host, self, me) && !a.seeder && want > 0) {
+      reply.peers.insert(reply.peers.begin(), me);
+      if (reply.peers.size() > want) reply.peers.pop_back();
+    }
     ++reply.counts.seeders;
   }
 
@@ -194,6 +198,7 @@ Response http_scrape(Context& ctx, const Request& req) {
   for (const auto& h : hashes) {
     if (!ctx.options.allowed(h)) continue;
     auto c = ctx.tracker.counts(h);
+    if (ctx.options.self_peer_port && ctx.options.self_peer_port(h)) ++c.seeders;  // as in announces
     lt::entry f(lt::entry::dictionary_t);
     f["complete"] = c.seeders;
     f["incomplete"] = c.leechers;

@@ -110,6 +110,10 @@ Tracker::~Tracker() = default;
 
 Tracker::Shard& Tracker::shard(const InfoHash& h) const { return shards_[h.bytes()[0] % kShards]; }
 
+size_t Tracker::want(int numwant) const {
+  return static_cast<size_t>(numwant < 0 ? options_.default_numwant : std::min(numwant, options_.max_numwant));
+}
+
 Tracker::HttpReply Tracker::announce(const HttpAnnounce& a) {
   HttpReply reply;
   const int64_t now = options_.clock();
@@ -131,12 +135,12 @@ Tracker::HttpReply Tracker::announce(const HttpAnnounce& a) {
   s.set_seeder(*p, a.seeder);
   reply.counts = s.counts();
 
-  int want = a.numwant < 0 ? options_.default_numwant : std::min(a.numwant, options_.max_numwant);
+  const size_t want = this->want(a.numwant);
   const uint32_t n = static_cast<uint32_t>(s.http.list.size());
-  if (want <= 0 || n <= 1) return reply;
-  reply.peers.reserve(static_cast<size_t>(std::min<uint32_t>(static_cast<uint32_t>(want), n - 1)));
+  if (want == 0 || n <= 1) return reply;
+  reply.peers.reserve(std::min<size_t>(want, n - 1));
   uint32_t start = random_index(n);
-  for (uint32_t k = 0; k < n && reply.peers.size() < static_cast<size_t>(want); ++k) {
+  for (uint32_t k = 0; k < n && reply.peers.size() < want; ++k) {
     const HttpPeer& q = s.http.list[(start + k) % n];
     if (q.id == a.peer_id || (a.seeder && q.seeder)) continue;
     reply.peers.push_back(q.endpoint);

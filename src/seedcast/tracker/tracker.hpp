@@ -85,6 +85,8 @@ class Tracker {
   size_t peers() const;
   size_t swarms() const;
   int interval() const { return options_.interval; }
+  // How many peers an announce asking for `numwant` (-1: unspecified) gets at most.
+  size_t want(int numwant) const;
   int64_t now() const { return options_.clock(); }
 
  private:

@@ -235,6 +235,27 @@ TEST(SelfPeer, AnnouncesListTheServerSeedAtTheAddressTheClientUsed) {
     std::string peers(n.dict_find_string_value(want.size() == 6 ? "peers" : "peers6"));
     EXPECT_EQ(peers.substr(0, want.size()), want) << local;
   }
+  // numwant=1 with another peer present: still one peer, and it is the server.
+  http::Request other;
+  other.method = http::Method::get;
+  other.path = "/announce";
+  std::string q2 = "info_hash=" + ih + "&peer_id=" + std::string(20, 'q') + "&port=2&left=5&numwant=1";
+  other.query = q2;
+  other.remote = "127.0.0.2";
+  other.local = "127.0.0.1:8002";
+  auto res = test::run(router.dispatch(other));
+  lt::error_code ec;
+  lt::bdecode_node n = lt::bdecode(res.body, ec);
+  EXPECT_EQ(n.dict_find_string_value("peers"), std::string("\x7f\x00\x00\x01\x1b\x58", 6));
+  // scrape counts the server's seed as announces do
+  http::Request sc;
+  sc.method = http::Method::get;
+  sc.path = "/scrape";
+  std::string q3 = "info_hash=" + ih;
+  sc.query = q3;
+  auto sr = test::run(router.dispatch(sc));
+  n = lt::bdecode(sr.body, ec);
+  EXPECT_EQ(n.dict_find_dict("files").dict_find_dict(ih).dict_find_int_value("complete"), 1);
 }
 
 }  // namespace
