@@ -45,27 +45,7 @@ wait_for_others
 check_idle
 
 SWARM=$(( PEERS / LIB_FILES ))
-if [[ $BASELINE_ONLY == 1 ]]; then
-    echo "NOTE: BASELINE_ONLY=1 -- measuring opentracker only (seedcast skipped)."
-elif ! have_seedcast; then
-    echo "NOTE: seedcast binary not found at $SEEDCAST_BIN -- measuring opentracker only" \
-         "(build it, or set SEEDCAST_BIN; BASELINE_ONLY=1 silences this note)."
-    BASELINE_ONLY=1
-fi
-
-ensure_library
-if [[ $BASELINE_ONLY == 1 ]]; then
-    fake_hashes
-else
-    start_seedcast http
-    if ! seedcast_http_tracker; then
-        echo "NOTE: seedcast has no HTTP tracker yet (GET /announce does not answer a bencoded dict:" \
-             "$(curl -s -o /dev/null -w '%{http_code}' "$SC_BASE/announce?info_hash=x")) -- measuring opentracker only."
-        BASELINE_ONLY=1
-        stop_pid "$SC_PID"
-    fi
-fi
-HASHES=$TB_RUN/hashes.txt
+select_servers opentracker http seedcast_http_tracker "HTTP tracker (GET /announce does not answer a bencoded dict)"
 
 # ------------------------------------------------------------------ one wrk run
 # run_wrk OUT SECONDS BASE CHECK(0|1) CLOSE(0|1) ORDER START SRV_PID

@@ -218,6 +218,40 @@ seedcast_http_tracker() {
 # --- opentracker (Debian package; whitelist build) ---
 # start_opentracker NAME: opentracker pinned to SERVER_CPU on 127.0.0.1:<free port>, whitelist =
 # $TB_RUN/hashes.txt, chrooted into its own scratch folder.  Sets OT_PID, OT_PORT, OT_BASE.
+# seedcast answers a WebSocket upgrade on /announce.
+seedcast_ws_tracker() {
+    local code
+    code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+        -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$SC_BASE/announce" 2>/dev/null || true)
+    [[ $code == 101 ]]
+}
+
+# select_servers BASELINE TAG PROBE WHAT: decides whether seedcast is measured (BASELINE_ONLY),
+# prepares the library, starts seedcast (log tag TAG) and keeps it only when PROBE succeeds.
+# Sets HASHES.
+select_servers() {
+    local baseline=$1 tag=$2 probe=$3 what=$4
+    if [[ $BASELINE_ONLY == 1 ]]; then
+        echo "NOTE: BASELINE_ONLY=1 -- measuring $baseline only (seedcast skipped)."
+    elif ! have_seedcast; then
+        echo "NOTE: seedcast binary not found at $SEEDCAST_BIN -- measuring $baseline only" \
+             "(build it, or set SEEDCAST_BIN; BASELINE_ONLY=1 silences this note)."
+        BASELINE_ONLY=1
+    fi
+    ensure_library
+    if [[ $BASELINE_ONLY == 1 ]]; then
+        fake_hashes
+    else
+        start_seedcast "$tag"
+        if ! "$probe"; then
+            echo "NOTE: seedcast has no $what yet -- measuring $baseline only."
+            BASELINE_ONLY=1
+            stop_pid "$SC_PID"
+        fi
+    fi
+    HASHES=$TB_RUN/hashes.txt
+}
+
 start_opentracker() {
     local d=$TB_RUN/opentracker-$1
     mkdir -p "$d"

@@ -28,25 +28,7 @@ done
 tb_init
 wait_for_others
 
-if [[ $BASELINE_ONLY == 1 ]]; then
-    echo "NOTE: BASELINE_ONLY=1 -- measuring opentracker only (seedcast skipped)."
-elif ! have_seedcast; then
-    echo "NOTE: seedcast binary not found at $SEEDCAST_BIN -- measuring opentracker only" \
-         "(build it, or set SEEDCAST_BIN; BASELINE_ONLY=1 silences this note)."
-    BASELINE_ONLY=1
-fi
-ensure_library
-if [[ $BASELINE_ONLY == 1 ]]; then
-    fake_hashes
-else
-    start_seedcast mem
-    if ! seedcast_http_tracker; then
-        echo "NOTE: seedcast has no HTTP tracker yet (GET /announce does not answer a bencoded dict) -- measuring opentracker only."
-        BASELINE_ONLY=1
-        stop_pid "$SC_PID"
-    fi
-fi
-HASHES=$TB_RUN/hashes.txt
+select_servers opentracker mem seedcast_http_tracker "HTTP tracker (GET /announce does not answer a bencoded dict)"
 field() { sed -n "s/.*[[:space:]]$2=\([^[:space:]]*\).*/\1/p" "$1" | head -1; }
 ERRORS=0
 

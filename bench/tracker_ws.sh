@@ -77,27 +77,7 @@ fi
 
 # ------------------------------------------------------------------ servers
 check_idle
-if [[ $BASELINE_ONLY == 1 ]]; then
-    echo "NOTE: BASELINE_ONLY=1 -- measuring bittorrent-tracker only (seedcast skipped)."
-elif ! have_seedcast; then
-    echo "NOTE: seedcast binary not found at $SEEDCAST_BIN -- measuring bittorrent-tracker only" \
-         "(build it, or set SEEDCAST_BIN; BASELINE_ONLY=1 silences this note)."
-    BASELINE_ONLY=1
-fi
-ensure_library
-if [[ $BASELINE_ONLY == 1 ]]; then
-    fake_hashes
-else
-    start_seedcast ws
-    code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
-        -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$SC_BASE/announce" 2>/dev/null || true)
-    if [[ $code != 101 ]]; then
-        echo "NOTE: seedcast has no WebSocket tracker yet (upgrade on /announce answered ${code:-nothing}, not 101) -- measuring bittorrent-tracker only."
-        BASELINE_ONLY=1
-        stop_pid "$SC_PID"
-    fi
-fi
-HASHES=$TB_RUN/hashes.txt
+select_servers bittorrent-tracker ws seedcast_ws_tracker "WebSocket tracker (no 101 on an upgrade to /announce)"
 
 start_bt() {
     local d=$TB_RUN/bittorrent-tracker
