@@ -51,7 +51,8 @@ class Session final : public WebSocket, public std::enable_shared_from_this<Sess
       return false;
     }
     ++queued_;
-    auto* own = ws_.get_executor().target<asio::io_context::executor_type>();
+    auto executor = ws_.get_executor();  // a copy: target() points into it
+    auto* own = executor.target<asio::io_context::executor_type>();
     if (own && own->running_in_this_thread()) {  // the socket's own thread: no hop needed
       outbox_.push_back(std::move(text));
       notify_.cancel_one();
