@@ -453,6 +453,15 @@ def index_hashes(body: bytes) -> list:
     return sorted({h.lower() for h in found})
 
 
+def mint_token(secret: str, user: str, ttl: str = "1h") -> str:
+    """A token from `seedcast token`, signed with `secret` (HS256)."""
+    out = subprocess.run([str(SEEDCAST_BIN), "token", "--user", user, "--ttl", ttl],
+                         env={"SECRET": secret, "PATH": "/usr/bin:/bin"}, capture_output=True,
+                         text=True, timeout=10)
+    assert out.returncode == 0, f"seedcast token failed: {out.stderr}"
+    return out.stdout.strip()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -11,7 +11,6 @@ Needs: node, chromium, ffmpeg, `npm ci --ignore-scripts` in tests/webtorrent and
 """
 import html
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,12 +28,8 @@ EPISODE = "Episode 1.mp4"
 DEADLINE = 75  # seconds for one player_check run (they take 3-8 s)
 
 
-def token_for(user: str, ttl: str = "1h") -> str:
-    out = subprocess.run([str(H.SEEDCAST_BIN), "token", "--user", user, "--ttl", ttl],
-                         env={"SECRET": SECRET, "PATH": "/usr/bin:/bin"}, capture_output=True,
-                         text=True, timeout=10)
-    assert out.returncode == 0, f"seedcast token failed: {out.stderr}"
-    return out.stdout.strip()
+def token_for(user: str = "alice", ttl: str = "1h") -> str:
+    return H.mint_token(SECRET, user, ttl)
 
 
 @pytest.fixture(scope="module")

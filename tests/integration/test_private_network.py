@@ -15,11 +15,8 @@ SECRET = "integration-secret-☃"
 HERE = Path(__file__).resolve().parent
 
 
-def token_for(user="alice", ttl="1h"):
-    out = subprocess.run([H.SEEDCAST_BIN, "token", "--user", user, "--ttl", ttl],
-                         env={"SECRET": SECRET, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=10)
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
+def token_for(user: str = "alice", ttl: str = "1h") -> str:
+    return H.mint_token(SECRET, user, ttl)
 
 
 def hashes_from_index(srv, token):

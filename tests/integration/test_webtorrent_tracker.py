@@ -9,7 +9,6 @@ Needs: node, `npm ci --ignore-scripts` in tests/webtorrent (skip, or fail when C
 """
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,12 +23,8 @@ SECRET = "webtorrent-secret-☃"
 DEADLINE = 45  # seconds for one seed_and_leech run (they take ~1 s)
 
 
-def token_for(user: str, ttl: str = "1h") -> str:
-    out = subprocess.run([str(H.SEEDCAST_BIN), "token", "--user", user, "--ttl", ttl],
-                         env={"SECRET": SECRET, "PATH": "/usr/bin:/bin"}, capture_output=True,
-                         text=True, timeout=10)
-    assert out.returncode == 0, f"seedcast token failed: {out.stderr}"
-    return out.stdout.strip()
+def token_for(user: str = "alice", ttl: str = "1h") -> str:
+    return H.mint_token(SECRET, user, ttl)
 
 
 @pytest.fixture(scope="module")
