@@ -52,12 +52,12 @@ wait_for_others
 # ------------------------------------------------------------------ tools
 build_tool() {  # build_tool NAME -> path of the binary (rebuilt when the source changes)
     local src=$TB_DIR/$1.cpp sum bin
-    sum=$(sha1sum < "$src" | cut -c1-12)
+    sum=$(cat "$src" "$TB_DIR/ws_frame.hpp" | sha1sum | cut -c1-12)
     bin=$TB_TMP/bin/$1-$sum
     if [[ ! -x $bin ]]; then
         mkdir -p "$TB_TMP/bin"
         log "building $1"
-        g++ -O2 -std=c++20 -Wall -o "$bin.tmp" "$src" -pthread || die "building $1 failed"
+        g++ -O2 -std=c++20 -Wall -I"$TB_DIR" -o "$bin.tmp" "$src" -pthread || die "building $1 failed"
         mv "$bin.tmp" "$bin"
     fi
     echo "$bin"

@@ -35,6 +35,8 @@
 
 #include <boost/asio.hpp>
 
+#include "ws_frame.hpp"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -350,24 +352,12 @@ class Conn : public std::enable_shared_from_this<Conn> {
   void process_frames() {
     size_t pos = 0;
     auto* b = reinterpret_cast<uint8_t*>(rbuf_.data());
-    while (rlen_ - pos >= 2) {
-      uint8_t b0 = b[pos], b1 = b[pos + 1];
-      bool fin = b0 & 0x80;
-      int op = b0 & 0x0F;
-      bool masked = b1 & 0x80;
-      uint64_t len = b1 & 0x7F;
-      size_t hdr = 2;
-      if (len == 126) {
-        if (rlen_ - pos < 4) break;
-        len = (uint64_t(b[pos + 2]) << 8) | b[pos + 3];
-        hdr = 4;
-      } else if (len == 127) {
-        if (rlen_ - pos < 10) break;
-        len = 0;
-        for (int i = 0; i < 8; ++i) len = (len << 8) | b[pos + 2 + i];
-        hdr = 10;
-      }
-      if (masked) hdr += 4;
+    WsFrame f;
+    while (parse_ws_frame(b + pos, rlen_ - pos, f)) {
+      const bool fin = f.fin, masked = f.masked;
+      const int op = f.op;
+      const uint64_t len = f.length;
+      const size_t hdr = f.header;
       if (len > (64u << 20)) {
         std::fprintf(stderr, "connection %d: absurd frame length %" PRIu64 "\n", index_, len);
         std::exit(1);
@@ -377,10 +367,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
         break;
       }
       char* payload = rbuf_.data() + pos + hdr;
-      if (masked) {
-        const uint8_t* key = b + pos + hdr - 4;
-        for (uint64_t i = 0; i < len; ++i) payload[i] ^= key[i & 3];
-      }
+      if (masked) unmask_ws_payload(payload, len, b + pos + hdr - 4);
       std::string_view data(payload, len);
       pos += hdr + len;
       if (op == 0x8) {  // close

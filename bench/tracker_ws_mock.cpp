@@ -9,6 +9,7 @@
 // Build: g++ -O2 -std=c++20 -o tracker_ws_mock tracker_ws_mock.cpp -pthread
 // Usage: tracker_ws_mock PORT_FILE  (binds 127.0.0.1:0, writes the port to PORT_FILE)
 
+#include "ws_frame.hpp"
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include <boost/asio.hpp>
@@ -133,31 +134,17 @@ class Conn : public std::enable_shared_from_this<Conn> {
   void frames() {
     size_t pos = 0;
     auto* b = reinterpret_cast<uint8_t*>(rbuf_.data());
-    while (rlen_ - pos >= 2) {
-      uint64_t len = b[pos + 1] & 0x7F;
-      bool masked = b[pos + 1] & 0x80;
-      int op = b[pos] & 0x0F;
-      size_t hdr = 2;
-      if (len == 126) {
-        if (rlen_ - pos < 4) break;
-        len = (uint64_t(b[pos + 2]) << 8) | b[pos + 3];
-        hdr = 4;
-      } else if (len == 127) {
-        if (rlen_ - pos < 10) break;
-        len = 0;
-        for (int i = 0; i < 8; ++i) len = (len << 8) | b[pos + 2 + i];
-        hdr = 10;
-      }
-      if (masked) hdr += 4;
+    WsFrame f;
+    while (parse_ws_frame(b + pos, rlen_ - pos, f)) {
+      const uint64_t len = f.length;
+      const size_t hdr = f.header;
+      const int op = f.op;
       if (rlen_ - pos < hdr + len) {
         if (hdr + len > rbuf_.size()) rbuf_.resize(hdr + len + 4096);
         break;
       }
       char* p = rbuf_.data() + pos + hdr;
-      if (masked) {
-        const uint8_t* k = b + pos + hdr - 4;
-        for (uint64_t i = 0; i < len; ++i) p[i] ^= k[i & 3];
-      }
+      if (f.masked) unmask_ws_payload(p, len, b + pos + hdr - 4);
       if (op == 0x1) on_message(std::string_view(p, len));
       pos += hdr + len;
     }
