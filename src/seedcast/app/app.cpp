@@ -9,6 +9,9 @@
 #include <mutex>
 #include <thread>
 
+#include <arpa/inet.h>
+
+#include "seedcast/app/admin.hpp"
 #include "seedcast/auth/jwt.hpp"
 #include "seedcast/auth/middleware.hpp"
 #include "seedcast/auth/webhook.hpp"
@@ -103,7 +106,23 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     engine::Options eo;
     eo.listen_host = m.config.host == "localhost" ? "127.0.0.1" : m.config.host;
     eo.peer_port = m.config.peer_port;
-    m.engine = std::make_unique<engine::Engine>(eo);
+    eo.cache_dir = prepare_dir(m.config.data_dir + "/cache/swarm", "the swarm cache");
+    eo.dht = m.config.dht != 0;
+    eo.lifetime = m.config.gateway_lifetime;
+    eo.cache_max_bytes = static_cast<uint64_t>(m.config.cache_max_bytes);
+    eo.on_metadata = [c = m.catalog.get()](const catalog::Torrent& t) {
+      if (auto r = c->put(t); !r) spdlog::warn("catalog: cannot keep {}: {}", t.info_hash.hex(), r.error().message());
+    };
+    eo.tracker_peers = [t = m.tracker.get()](const InfoHash& h) {
+      std::vector<engine::PeerAddress> out;
+      for (const auto& e : t->http_peers(h, 50)) {
+        char buf[INET6_ADDRSTRLEN] = {};
+        ::inet_ntop(e.v6 ? AF_INET6 : AF_INET, e.addr.data(), buf, sizeof buf);
+        out.push_back({buf, e.port});
+      }
+      return out;
+    };
+    m.engine = std::make_unique<engine::Engine>(std::move(eo));
   }
   m.server = std::make_unique<http::Server>(server_options(m.config));
   m.server->use(http::cors({}));
@@ -119,7 +138,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     ao.verify = [w = m.webhook.get()](std::string token) { return w->verify(std::move(token)); };
   }
   ao.public_paths = {"/healthz", "/metrics", "/sw.min.js"};
-  ao.public_prefixes = {"/assets/"};
+  ao.public_prefixes = {"/assets/", "/api/"};  // the admin API wants the access token instead
   ao.refuse = [](const http::Request& req, int status, std::string_view why) {
     bool tracker_route = req.path == "/announce" || req.path == "/scrape";
     return tracker_route && !req.websocket ? tracker::failure(status, why) : http::Response::error(status, why);
@@ -136,12 +155,17 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     auto c = t->counts(h);
     return webseed::SwarmCounts{c.seeders, c.leechers, c.completed};
   };
+  wo.engine = m.engine.get();
+  wo.open_gateway = !m.config.auth_enabled();
+  wo.metadata_timeout = m.config.metadata_timeout;
+  wo.piece_timeout = m.config.piece_timeout;
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
+  admin::add_routes(m.server->router(), {m.config.access_token, m.catalog.get(), m.engine.get()});
   m.webseed->add_routes(m.server->router());
   web::add_routes(m.server->router(), *m.catalog, {m.config.public_url, m.config.web_dir});
   tracker::add_routes(m.server->router(), *m.tracker,
-                      {[c = m.catalog.get(), b = m.blacklist.get()](const InfoHash& h) {
-                         return !b->contains(h) && c->find(h) != nullptr;
+                      {[c = m.catalog.get(), b = m.blacklist.get(), e = m.engine.get()](const InfoHash& h) {
+                         return !b->contains(h) && (c->find(h) != nullptr || (e && e->fetching(h)));
                        },
                        [e = m.engine.get()](const InfoHash& h) -> uint16_t {
                          return e && e->seeding(h) ? e->peer_port() : 0;
@@ -156,6 +180,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
       auto e = impl_->engine->stats();
       j["seed"] = {{"port", impl_->engine->peer_port()}, {"torrents", e.torrents}, {"peers", e.peers},
                    {"uploaded", e.uploaded}};
+      j["gateway"] = {{"torrents", e.fetching}, {"downloaded", e.downloaded}, {"cacheBytes", e.cache_bytes}};
     }
     http::Response r = http::Response::json(200, j.dump());
     r.set("Cache-Control", "no-store");
@@ -186,6 +211,10 @@ std::string App::metrics() const {
     metric("seedcast_seed_peers", "gauge", "Peers connected to the BitTorrent seed.", static_cast<double>(e.peers));
     metric("seedcast_seed_uploaded_bytes_total", "counter", "Bytes the BitTorrent seed uploaded since start.",
            static_cast<double>(e.uploaded));
+    metric("seedcast_gateway_torrents", "gauge", "Torrents the gateway has in the engine.", static_cast<double>(e.fetching));
+    metric("seedcast_gateway_downloaded_bytes", "gauge", "Payload bytes the gateway's torrents in the engine fetched.",
+           static_cast<double>(e.downloaded));
+    metric("seedcast_cache_bytes", "gauge", "Bytes on disk in the swarm cache.", static_cast<double>(e.cache_bytes));
   }
   return out;
 }
@@ -198,6 +227,8 @@ App::~App() {
   }
   impl_->housekeeping_wake.notify_all();
   if (impl_->housekeeping.joinable()) impl_->housekeeping.join();
+  // Before the server: the engine's wake-ups post to the server's executors.
+  impl_->engine.reset();
   if (impl_->library) impl_->library->stop();
 }
 

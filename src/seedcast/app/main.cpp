@@ -1,4 +1,4 @@
-// The seedcast command line: serve, create. The only code the tests do not link.
+// The seedcast command line: serve, create, token, add. The only code the tests do not link.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "seedcast/app/admin.hpp"
 #include "seedcast/app/app.hpp"
 #include "seedcast/auth/jwt.hpp"
 #include "seedcast/core/config.hpp"
@@ -191,6 +192,14 @@ int main(int argc, char** argv) {
   token_cmd->add_option("--ttl", token_ttl, "lifetime: 90s, 30m, 1h, 7d  [default 1h]");
   token_cmd->add_option("--env-file", token_env, "the .env file to read  [default .env]");
 
+  std::string add_what, add_server, add_env = ".env";
+  auto* add_cmd = cli.add_subcommand(
+      "add", "ask a running server to fetch a torrent it does not hold (gateway), via its admin API");
+  add_cmd->add_option("what", add_what, "a magnet URI, an info-hash, or a .torrent file")->required();
+  add_cmd->add_option("--server", add_server, "the server  [default http://localhost:<PORT>]");
+  add_cmd->add_option("--env-file", add_env, "the .env file to read (ACCESS_TOKEN, PORT)  [default .env]");
+  add_cmd->footer("The access token comes from ACCESS_TOKEN (environment or .env), as the server's does.");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -208,6 +217,12 @@ int main(int argc, char** argv) {
     }
     if (*create_cmd) return create(ca);
     if (*token_cmd) return token(token_user, token_ttl, token_env);
+    if (*add_cmd) {
+      seedcast::Config config = load({}, add_env);
+      if (config.access_token.empty()) throw std::runtime_error("add: no ACCESS_TOKEN configured (environment or .env)");
+      if (add_server.empty()) add_server = "http://localhost:" + std::to_string(config.port);
+      return seedcast::admin::add_remote(add_server, config.access_token, add_what);
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "seedcast: %s\n", e.what());
     return 1;

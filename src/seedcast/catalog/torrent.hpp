@@ -29,12 +29,17 @@ struct Torrent {
   int64_t created = 0;  // unix seconds
   std::string created_by;
   std::string comment;
-  std::string source;  // library entry (top-level name) it was made from; empty otherwise
+  // Where it came from: a library entry's top-level name; "swarm:<hex>" for a torrent the
+  // gateway fetched from peers (data in the cache, maybe partial); "url:<url>" for a torrent made
+  // from an origin URL.
+  std::string source;
   std::string root;    // directory that file paths are relative to
 
   uint32_t last_piece_length() const {
     return num_pieces == 0 ? 0 : static_cast<uint32_t>(length - uint64_t(piece_length) * (num_pieces - 1));
   }
+  bool from_library() const { return !source.empty() && !from_swarm() && source.rfind("url:", 0) != 0; }
+  bool from_swarm() const { return source.rfind("swarm:", 0) == 0; }
   std::string disk_path(const File& f) const { return root + "/" + f.path; }
   // The file at `path` (inside the torrent), or nullptr.
   const File* find_file(std::string_view path) const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <limits>
 #include <stdexcept>
 
 namespace seedcast {
@@ -104,6 +105,18 @@ const std::vector<Setting>& settings() {
       string_setting("signal2", {"SIGNAL2"}, "another extra tracker URL", &Config::signal2),
       int_setting("PEER_PORT", {}, "BitTorrent port the server seeds on (TCP and uTP); 0 = any free port, -1 = do not seed",
                   &Config::peer_port, -1, 65535),
+      string_setting("ACCESS_TOKEN", {}, "token the admin API (/api/…) wants in X-Access-Token; empty: no admin API",
+                     &Config::access_token),
+      int_setting("METADATA_TIMEOUT", {}, "seconds to wait for a swarm's metadata (a torrent fetched by info-hash) before 504",
+                  &Config::metadata_timeout, 1, 3600),
+      int_setting("PIECE_TIMEOUT", {}, "seconds to wait for a piece from a swarm before 503", &Config::piece_timeout, 1,
+                  3600),
+      int_setting("GATEWAY_LIFETIME", {}, "seconds a torrent fetched from a swarm stays in the engine after its last use",
+                  &Config::gateway_lifetime, 1, 86400 * 365),
+      int_setting("CACHE_MAX_BYTES", {}, "disk budget of fetched torrents' data (<DATA_DIR>/cache/swarm); 0 = unlimited",
+                  &Config::cache_max_bytes, 0, std::numeric_limits<long>::max()),
+      int_setting("DHT", {}, "1: find public swarms through the DHT too (private torrents never use it)", &Config::dht,
+                  0, 1),
       string_setting("WEB_DIR", {}, "folder of the pages and their assets (default: <executable>/../web)",
                      &Config::web_dir),
   };

@@ -35,6 +35,12 @@ struct Config {
   std::string signal1, signal2;  // extra trackers put in every .torrent
   std::string web_dir;          // pages and assets; empty: <executable>/../web
   int peer_port = 6881;         // BitTorrent seed; 0: any free port; -1: no seed
+  std::string access_token;     // admin API; empty: none
+  int metadata_timeout = 20;    // seconds
+  int piece_timeout = 15;       // seconds
+  int gateway_lifetime = 600;   // seconds
+  int64_t cache_max_bytes = 0;  // 0: unlimited
+  int dht = 0;
 
   bool auth_enabled() const { return !secret.empty() || !jwt_public_key.empty() || !auth_webhook.empty(); }
 

@@ -2,124 +2,534 @@
 
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
+#include <libtorrent/magnet_uri.hpp>
+#include <libtorrent/peer_info.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
+#include <sys/stat.h>
+
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "seedcast/library/torrent_maker.hpp"
 
 namespace seedcast::engine {
+namespace fs = std::filesystem;
+
+namespace {
+constexpr std::string_view kSwarmSource = "swarm:";
+
+int64_t now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+InfoHash info_hash_of(const lt::torrent_handle& h) {
+  lt::sha1_hash v1 = h.info_hashes().v1;
+  return InfoHash::from_bytes(v1.data());
+}
+
+// The catalog's view of a torrent fetched into <cache>/<hex>.
+catalog::Torrent to_catalog(const lt::torrent_info& ti, const InfoHash& ih, const std::string& save_path) {
+  catalog::Torrent t;
+  t.info_hash = ih;
+  t.name = ti.name();
+  const lt::file_storage& files = ti.orig_files();
+  const std::string first = files.file_path(lt::file_index_t{0});
+  t.multi_file = !(files.num_files() == 1 && first == t.name);
+  for (lt::file_index_t i : files.file_range()) {
+    if (files.pad_file_at(i)) continue;
+    catalog::File f;
+    f.path = files.file_path(i);
+    if (t.multi_file && f.path.size() > t.name.size() && f.path.compare(0, t.name.size() + 1, t.name + "/") == 0)
+      f.path.erase(0, t.name.size() + 1);
+    f.length = static_cast<uint64_t>(files.file_size(i));
+    f.offset = static_cast<uint64_t>(files.file_offset(i));
+    t.files.push_back(std::move(f));
+  }
+  lt::span<char const> info = ti.info_section();
+  t.info.assign(info.data(), static_cast<size_t>(info.size()));
+  t.private_torrent = ti.priv();
+  t.length = static_cast<uint64_t>(files.total_size());
+  t.piece_length = static_cast<uint32_t>(ti.piece_length());
+  t.num_pieces = static_cast<uint32_t>(ti.num_pieces());
+  t.created = ti.creation_date() > 0 ? ti.creation_date() : std::time(nullptr);
+  t.created_by = ti.creator();
+  t.comment = ti.comment();
+  t.source = std::string(kSwarmSource) + ih.hex();
+  t.root = t.multi_file ? save_path + "/" + t.name : save_path;
+  return t;
+}
+
+uint64_t disk_usage(const fs::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    struct stat st;
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      total += static_cast<uint64_t>(st.st_blocks) * 512;  // sparse files count what they hold
+  }
+  return total;
+}
+}  // namespace
 
 struct Engine::Impl {
+  Options options;
   std::unique_ptr<lt::session> session;
   std::atomic<uint16_t> port{0};  // cached: asking the session blocks on its network thread
   mutable std::mutex mutex;
-  std::unordered_map<InfoHash, lt::torrent_handle> torrents;
+  std::unordered_map<InfoHash, lt::torrent_handle> seeds;
 
-  void drain_alerts() {
-    std::vector<lt::alert*> alerts;
-    session->pop_alerts(&alerts);
-    for (lt::alert* a : alerts) {
-      if (auto* l = lt::alert_cast<lt::listen_failed_alert>(a)) {
-        spdlog::warn("engine: cannot listen: {}", l->message());
-      } else if (auto* l = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
-        spdlog::info("engine: seeding to peers on {}", l->message());
-      } else if (auto* h = lt::alert_cast<lt::hash_failed_alert>(a)) {
-        spdlog::warn("engine: {} (the piece is not sent; the torrent is re-checked)", h->message());
-      } else if (a->category() & lt::alert_category::error) {
-        spdlog::warn("engine: {}", a->message());
+  // A torrent fetched on demand.
+  struct Swarm {
+    lt::torrent_handle handle;
+    bool has_metadata = false;
+    std::vector<bool> have;  // verified pieces
+    std::vector<std::function<void()>> metadata_waiters;
+    std::unordered_multimap<uint32_t, std::function<void()>> piece_waiters;
+    int64_t last_used = 0;
+    int64_t added = 0;
+  };
+  std::unordered_map<InfoHash, Swarm> swarms;
+  std::atomic<uint64_t> downloaded{0};
+  std::atomic<uint64_t> cache_bytes{0};
+  int64_t last_cache_check = 0;
+
+  std::thread alert_thread;
+  std::atomic<bool> stopping{false};
+
+  std::string save_path(const InfoHash& h) const { return options.cache_dir + "/" + h.hex(); }
+
+  static void wake_all(Swarm& s, std::vector<std::function<void()>>& out) {
+    for (auto& w : s.metadata_waiters) out.push_back(std::move(w));
+    s.metadata_waiters.clear();
+    for (auto& [p, w] : s.piece_waiters) out.push_back(std::move(w));
+    s.piece_waiters.clear();
+  }
+
+  // Marks had pieces and collects the waiters they release. Caller holds the mutex.
+  static void refresh(Swarm& s, const lt::typed_bitfield<lt::piece_index_t>& pieces,
+                      std::vector<std::function<void()>>& out) {
+    if (s.have.size() < static_cast<size_t>(pieces.size())) s.have.resize(static_cast<size_t>(pieces.size()));
+    for (int i = 0; i < pieces.size(); ++i)
+      if (pieces.get_bit(lt::piece_index_t{i})) s.have[static_cast<size_t>(i)] = true;
+    for (auto it = s.piece_waiters.begin(); it != s.piece_waiters.end();) {
+      if (it->first < s.have.size() && s.have[it->first]) {
+        out.push_back(std::move(it->second));
+        it = s.piece_waiters.erase(it);
+      } else {
+        ++it;
       }
     }
+  }
+
+  void connect_tracker_peers(const InfoHash& ih, const lt::torrent_handle& h) {
+    if (!options.tracker_peers) return;
+    const uint16_t self = port.load();
+    for (const auto& p : options.tracker_peers(ih)) {
+      if (p.port == self) continue;  // the engine announced itself (the torrent lists our tracker)
+      lt::error_code ec;
+      auto addr = lt::make_address(p.ip, ec);
+      if (ec || p.port == 0) continue;
+      spdlog::debug("engine: {} meets {}:{}", ih.hex(), p.ip, p.port);
+      // TCP: HTTP-tracker peers are native clients, and many have uTP off (libtorrent would try
+      // uTP first and wait for a time-out).
+      h.connect_peer(lt::tcp::endpoint(addr, p.port), lt::peer_info::tracker, lt::pex_encryption);
+    }
+  }
+
+  // Adds a gateway torrent. Caller holds the mutex.
+  result<InfoHash> add_swarm(lt::add_torrent_params atp, const InfoHash& ih) {
+    if (options.cache_dir.empty()) return fail(make_error(errc::not_found));
+    if (seeds.count(ih)) return ih;
+    if (auto it = swarms.find(ih); it != swarms.end()) {
+      it->second.last_used = now_s();
+      return ih;
+    }
+    atp.save_path = save_path(ih);
+    atp.flags &= ~(lt::torrent_flags::paused | lt::torrent_flags::auto_managed | lt::torrent_flags::seed_mode);
+    const bool has_metadata = atp.ti != nullptr;
+    if (has_metadata)  // nothing is fetched until a viewer asks for it
+      atp.piece_priorities.assign(static_cast<size_t>(atp.ti->num_pieces()), lt::dont_download);
+    lt::error_code ec;
+    lt::torrent_handle h = session->add_torrent(std::move(atp), ec);
+    if (ec) return fail(error_code(ec.value(), boost::system::generic_category()));
+    Swarm& s = swarms[ih];
+    s.handle = h;
+    s.has_metadata = has_metadata;
+    s.last_used = s.added = now_s();
+    if (has_metadata) s.have.assign(static_cast<size_t>(h.torrent_file()->num_pieces()), false);
+    std::error_code fec;
+    fs::create_directories(save_path(ih), fec);
+    connect_tracker_peers(ih, h);
+    return ih;
+  }
+
+  void remove_swarm(std::unordered_map<InfoHash, Swarm>::iterator it, bool delete_files,
+                    std::vector<std::function<void()>>& wake) {
+    session->remove_torrent(it->second.handle, delete_files ? lt::session::delete_files : lt::remove_flags_t{});
+    wake_all(it->second, wake);
+    swarms.erase(it);
+  }
+
+  void on_alerts() {
+    std::vector<lt::alert*> alerts;
+    session->pop_alerts(&alerts);
+    std::vector<std::function<void()>> wake;
+    std::vector<catalog::Torrent> arrived;
+    {
+      std::lock_guard lock(mutex);
+      for (lt::alert* a : alerts) handle(a, wake, arrived);
+    }
+    for (const auto& t : arrived)
+      if (options.on_metadata) options.on_metadata(t);
+    for (auto& w : wake) w();
+  }
+
+  void handle(lt::alert* a, std::vector<std::function<void()>>& wake, std::vector<catalog::Torrent>& arrived) {
+    if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
+      auto it = swarms.find(info_hash_of(p->handle));
+      if (it == swarms.end()) return;
+      auto piece = static_cast<uint32_t>(static_cast<int>(p->piece_index));
+      Swarm& s = it->second;
+      if (piece >= s.have.size()) s.have.resize(piece + 1);
+      s.have[piece] = true;
+      auto [b, e] = s.piece_waiters.equal_range(piece);
+      for (auto w = b; w != e; ++w) wake.push_back(std::move(w->second));
+      s.piece_waiters.erase(b, e);
+    } else if (auto* m = lt::alert_cast<lt::metadata_received_alert>(a)) {
+      InfoHash ih = info_hash_of(m->handle);
+      auto it = swarms.find(ih);
+      if (it == swarms.end()) return;
+      auto ti = m->handle.torrent_file();
+      if (!ti) return;
+      Swarm& s = it->second;
+      s.has_metadata = true;
+      s.have.assign(static_cast<size_t>(ti->num_pieces()), false);
+      m->handle.prioritize_pieces(
+          std::vector<lt::download_priority_t>(static_cast<size_t>(ti->num_pieces()), lt::dont_download));
+      arrived.push_back(to_catalog(*ti, ih, save_path(ih)));
+      spdlog::info("engine: metadata of {} ({}) arrived from the swarm", ih.hex(), ti->name());
+      for (auto& w : s.metadata_waiters) wake.push_back(std::move(w));
+      s.metadata_waiters.clear();
+    } else if (auto* c = lt::alert_cast<lt::torrent_checked_alert>(a)) {
+      auto it = swarms.find(info_hash_of(c->handle));
+      if (it == swarms.end()) return;
+      lt::torrent_status st = c->handle.status(lt::torrent_handle::query_pieces);
+      refresh(it->second, st.pieces, wake);
+    } else if (auto* h = lt::alert_cast<lt::hash_failed_alert>(a)) {
+      spdlog::warn("engine: {} (the piece is not sent; it is fetched again)", h->message());
+    } else if (auto* l = lt::alert_cast<lt::listen_failed_alert>(a)) {
+      spdlog::warn("engine: cannot listen: {}", l->message());
+    } else if (auto* l = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
+      spdlog::info("engine: BitTorrent peers connect on {}", l->message());
+    } else if (a->category() & lt::alert_category::error) {
+      spdlog::warn("engine: {}", a->message());
+    } else {
+      spdlog::debug("engine: {}", a->message());
+    }
+  }
+
+  // Deletes the least recently used cached torrents that are not in the engine until the cache
+  // fits its budget. A torrent's directory's mtime is its last use. Caller holds the mutex.
+  void enforce_budget() {
+    if (options.cache_dir.empty()) return;
+    struct Entry {
+      fs::path dir;
+      fs::file_time_type used;
+      uint64_t bytes;
+      bool active;
+    };
+    std::vector<Entry> entries;
+    uint64_t total = 0;
+    std::error_code ec;
+    for (fs::directory_iterator it(options.cache_dir, ec), end; !ec && it != end; it.increment(ec)) {
+      if (!it->is_directory()) continue;
+      auto h = InfoHash::from_hex(it->path().filename().string());
+      if (!h) continue;
+      std::error_code tec;
+      Entry e{it->path(), fs::last_write_time(it->path(), tec), disk_usage(it->path()), swarms.count(*h) > 0};
+      total += e.bytes;
+      entries.push_back(std::move(e));
+    }
+    cache_bytes = total;
+    if (options.cache_max_bytes == 0 || total <= options.cache_max_bytes) return;
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.used < b.used; });
+    for (const auto& e : entries) {
+      if (total <= options.cache_max_bytes) break;
+      if (e.active) continue;
+      std::error_code rec;
+      fs::remove_all(e.dir, rec);
+      if (rec) continue;
+      spdlog::info("engine: cache over budget, dropped {} ({} bytes)", e.dir.filename().string(), e.bytes);
+      total -= e.bytes;
+    }
+    cache_bytes = total;
   }
 };
 
 Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  const Options& o = impl_->options;
   lt::settings_pack s = lt::high_performance_seed();
-  s.set_str(lt::settings_pack::listen_interfaces, options.listen_host + ":" + std::to_string(options.peer_port));
-  s.set_int(lt::settings_pack::connections_limit, options.connections_limit);
-  s.set_int(lt::settings_pack::send_buffer_watermark, options.send_buffer_watermark);
-  s.set_int(lt::settings_pack::send_buffer_low_watermark, options.send_buffer_watermark / 4);
+  s.set_str(lt::settings_pack::listen_interfaces, o.listen_host + ":" + std::to_string(o.peer_port));
+  s.set_int(lt::settings_pack::connections_limit, o.connections_limit);
+  s.set_int(lt::settings_pack::send_buffer_watermark, o.send_buffer_watermark);
+  s.set_int(lt::settings_pack::send_buffer_low_watermark, o.send_buffer_watermark / 4);
   s.set_int(lt::settings_pack::send_not_sent_low_watermark, 64 * 1024);
-  // A private CDN: peers come from our own tracker only. (libtorrent also turns DHT, LSD and
-  // PEX off by itself for private torrents.)
-  s.set_bool(lt::settings_pack::enable_dht, false);
+  // A private CDN: peers come from our own tracker. libtorrent turns DHT, LSD and PEX off by
+  // itself for private torrents; the DHT is for public swarms the gateway fetches, if wanted.
+  s.set_bool(lt::settings_pack::enable_dht, o.dht);
   s.set_bool(lt::settings_pack::enable_lsd, false);
   s.set_bool(lt::settings_pack::enable_upnp, false);
   s.set_bool(lt::settings_pack::enable_natpmp, false);
   s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);  // viewers behind one NAT
-  s.set_int(lt::settings_pack::alert_mask, lt::alert_category::error | lt::alert_category::status);
+  // The gateway dials peers over TCP: uTP first would wait out a time-out for every native
+  // client that has uTP off. Incoming uTP is still accepted.
+  s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+  s.set_int(lt::settings_pack::alert_mask, lt::alert_category::error | lt::alert_category::status |
+                                               lt::alert_category::piece_progress | (getenv("SEEDCAST_ENGINE_TRACE") ? lt::alert_category::connect | lt::alert_category::peer | lt::alert_category::peer_log: lt::alert_category_t{}));
   s.set_str(lt::settings_pack::user_agent, "seedcast/0.1.0");
   s.set_str(lt::settings_pack::peer_fingerprint, "-SC0010-");
   impl_->session = std::make_unique<lt::session>(lt::session_params(std::move(s)));
+  impl_->alert_thread = std::thread([impl = impl_.get()] {
+    while (!impl->stopping.load()) {
+      impl->session->wait_for_alert(std::chrono::milliseconds(250));
+      impl->on_alerts();
+    }
+  });
 }
 
 Engine::~Engine() {
+  impl_->stopping = true;
+  if (impl_->alert_thread.joinable()) impl_->alert_thread.join();
+  std::vector<std::function<void()>> wake;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (auto& [h, s] : impl_->swarms) Impl::wake_all(s, wake);
+  }
+  for (auto& w : wake) w();
   if (impl_->session) impl_->session->abort();
 }
 
 uint16_t Engine::peer_port() const { return impl_->port.load(std::memory_order_relaxed); }
 
 void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
-  std::lock_guard lock(impl_->mutex);
-  std::set<InfoHash> keep;
-  for (const auto& t : wanted) {
-    keep.insert(t->info_hash);
-    if (impl_->torrents.count(t->info_hash)) continue;
-    std::string file = library::torrent_file(*t, {});
-    lt::error_code ec;
-    auto ti = std::make_shared<lt::torrent_info>(file.data(), static_cast<int>(file.size()), ec);
-    if (ec) {
-      spdlog::warn("engine: cannot read {}: {}", t->info_hash.hex(), ec.message());
-      continue;
+  std::vector<std::function<void()>> wake;
+  {
+    std::lock_guard lock(impl_->mutex);
+    std::set<InfoHash> keep;
+    for (const auto& t : wanted) {
+      if (t->from_swarm()) continue;
+      keep.insert(t->info_hash);
+      if (impl_->seeds.count(t->info_hash)) continue;
+      std::string file = library::torrent_file(*t, {});
+      lt::error_code ec;
+      auto ti = std::make_shared<lt::torrent_info>(file.data(), static_cast<int>(file.size()), ec);
+      if (ec) {
+        spdlog::warn("engine: cannot read {}: {}", t->info_hash.hex(), ec.message());
+        continue;
+      }
+      lt::add_torrent_params atp;
+      atp.ti = std::move(ti);
+      // A multi-file torrent's files are <save_path>/<name>/<path>; its root is <library>/<name>.
+      atp.save_path = t->multi_file ? fs::path(t->root).parent_path().string() : t->root;
+      atp.flags = lt::torrent_flags::seed_mode;  // not paused, not auto-managed: always seeding
+      lt::torrent_handle h = impl_->session->add_torrent(std::move(atp), ec);
+      if (ec) {
+        spdlog::warn("engine: cannot seed {}: {}", t->name, ec.message());
+        continue;
+      }
+      impl_->seeds.emplace(t->info_hash, h);
     }
-    lt::add_torrent_params atp;
-    atp.ti = std::move(ti);
-    // A multi-file torrent's files are <save_path>/<name>/<path>; its root is <library>/<name>.
-    atp.save_path = t->multi_file ? std::filesystem::path(t->root).parent_path().string() : t->root;
-    atp.flags = lt::torrent_flags::seed_mode;  // not paused, not auto-managed: always seeding
-    lt::torrent_handle h = impl_->session->add_torrent(std::move(atp), ec);
-    if (ec) {
-      spdlog::warn("engine: cannot seed {}: {}", t->name, ec.message());
-      continue;
+    for (auto it = impl_->seeds.begin(); it != impl_->seeds.end();) {
+      if (keep.count(it->first)) {
+        ++it;
+        continue;
+      }
+      impl_->session->remove_torrent(it->second);
+      it = impl_->seeds.erase(it);
     }
-    impl_->torrents.emplace(t->info_hash, h);
-  }
-  for (auto it = impl_->torrents.begin(); it != impl_->torrents.end();) {
-    if (keep.count(it->first)) {
+    // Gateway torrents: unused ones leave the engine (their verified data stays in the cache);
+    // the used ones meet the peers our tracker knows.
+    const int64_t now = now_s();
+    for (auto it = impl_->swarms.begin(); it != impl_->swarms.end();) {
+      const bool waited_on = !it->second.piece_waiters.empty() || !it->second.metadata_waiters.empty();
+      if (!waited_on && now - it->second.last_used > impl_->options.lifetime) {
+        spdlog::info("engine: {} unused for {} s, leaving the engine", it->first.hex(), impl_->options.lifetime);
+        auto next = std::next(it);
+        impl_->remove_swarm(it, false, wake);
+        it = next;
+        continue;
+      }
+      impl_->connect_tracker_peers(it->first, it->second.handle);
       ++it;
-      continue;
     }
-    impl_->session->remove_torrent(it->second);
-    it = impl_->torrents.erase(it);
+    if (now - impl_->last_cache_check >= 10) {
+      impl_->last_cache_check = now;
+      impl_->enforce_budget();
+    }
+    impl_->port = impl_->session->is_listening() ? impl_->session->listen_port() : 0;
   }
-  impl_->drain_alerts();
-  impl_->port = impl_->session->is_listening() ? impl_->session->listen_port() : 0;
+  for (auto& w : wake) w();
 }
 
 bool Engine::seeding(const InfoHash& h) const {
   std::lock_guard lock(impl_->mutex);
-  return impl_->torrents.count(h) != 0;
+  return impl_->seeds.count(h) != 0;
 }
 
 Stats Engine::stats() const {
   Stats st;
   std::lock_guard lock(impl_->mutex);
-  st.torrents = impl_->torrents.size();
-  for (const auto& [h, handle] : impl_->torrents) {
+  st.torrents = impl_->seeds.size();
+  for (const auto& [h, handle] : impl_->seeds) {
     lt::torrent_status s = handle.status(lt::status_flags_t{});
     st.peers += static_cast<size_t>(s.num_peers);
     st.uploaded += static_cast<uint64_t>(s.total_payload_upload);
   }
+  st.fetching = impl_->swarms.size();
+  for (const auto& [h, sw] : impl_->swarms) {
+    lt::torrent_status s = sw.handle.status(lt::status_flags_t{});
+    st.peers += static_cast<size_t>(s.num_peers);
+    st.uploaded += static_cast<uint64_t>(s.total_payload_upload);
+    st.downloaded += static_cast<uint64_t>(s.total_payload_download);
+  }
+  st.cache_bytes = impl_->cache_bytes.load();
   return st;
+}
+
+result<InfoHash> Engine::add_magnet(std::string_view magnet) {
+  lt::error_code ec;
+  lt::add_torrent_params atp = lt::parse_magnet_uri(lt::string_view(magnet.data(), magnet.size()), ec);
+  if (ec || !atp.info_hashes.has_v1()) return fail(make_error(errc::bad_info_hash));
+  InfoHash ih = InfoHash::from_bytes(atp.info_hashes.v1.data());
+  std::lock_guard lock(impl_->mutex);
+  return impl_->add_swarm(std::move(atp), ih);
+}
+
+result<InfoHash> Engine::add_info_hash(const InfoHash& h) {
+  lt::add_torrent_params atp;
+  atp.info_hashes.v1 = lt::sha1_hash(reinterpret_cast<const char*>(h.bytes().data()));
+  std::lock_guard lock(impl_->mutex);
+  return impl_->add_swarm(std::move(atp), h);
+}
+
+result<InfoHash> Engine::add_torrent_file(std::string_view bytes) {
+  lt::error_code ec;
+  auto ti = std::make_shared<lt::torrent_info>(bytes.data(), static_cast<int>(bytes.size()), ec);
+  if (ec || !ti->info_hashes().has_v1()) return fail(make_error(errc::bad_info_hash));
+  InfoHash ih = InfoHash::from_bytes(ti->info_hashes().v1.data());
+  catalog::Torrent t = to_catalog(*ti, ih, impl_->save_path(ih));
+  lt::add_torrent_params atp;
+  atp.ti = ti;
+  for (const auto& tr : ti->trackers()) atp.trackers.push_back(tr.url);
+  result<InfoHash> r;
+  {
+    std::lock_guard lock(impl_->mutex);
+    r = impl_->add_swarm(std::move(atp), ih);
+  }
+  if (r && impl_->options.on_metadata) impl_->options.on_metadata(t);
+  return r;
+}
+
+void Engine::activate(const catalog::Torrent& t) {
+  std::lock_guard lock(impl_->mutex);
+  std::error_code ec;
+  fs::last_write_time(impl_->save_path(t.info_hash), fs::file_time_type::clock::now(), ec);  // LRU order
+  if (auto it = impl_->swarms.find(t.info_hash); it != impl_->swarms.end()) {
+    it->second.last_used = now_s();
+    return;
+  }
+  std::string file = library::torrent_file(t, {});
+  lt::error_code lec;
+  auto ti = std::make_shared<lt::torrent_info>(file.data(), static_cast<int>(file.size()), lec);
+  if (lec) return;
+  lt::add_torrent_params atp;
+  atp.ti = std::move(ti);
+  if (impl_->add_swarm(std::move(atp), t.info_hash))
+    spdlog::info("engine: fetching {} ({}) again", t.info_hash.hex(), t.name);
+}
+
+bool Engine::fetching(const InfoHash& h) const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->swarms.count(h) != 0;
+}
+
+void Engine::wait_metadata(const InfoHash& h, std::function<void()> wake) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->swarms.find(h);
+    if (it != impl_->swarms.end() && !it->second.has_metadata) {
+      it->second.metadata_waiters.push_back(std::move(wake));
+      return;
+    }
+  }
+  wake();
+}
+
+bool Engine::have_piece(const InfoHash& h, uint32_t piece) const {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->swarms.find(h);
+  return it != impl_->swarms.end() && piece < it->second.have.size() && it->second.have[piece];
+}
+
+void Engine::request(const InfoHash& h, uint32_t first, uint32_t last, int deadline_ms, int step_ms) {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->swarms.find(h);
+  if (it == impl_->swarms.end() || !it->second.has_metadata) return;
+  Impl::Swarm& s = it->second;
+  s.last_used = now_s();
+  int deadline = deadline_ms;
+  bool missing = false;
+  for (uint32_t p = first; p <= last && p < s.have.size(); ++p) {
+    if (s.have[p]) continue;
+    lt::piece_index_t i{static_cast<int>(p)};
+    s.handle.piece_priority(i, lt::top_priority);
+    s.handle.set_piece_deadline(i, deadline);
+    deadline += step_ms;
+    missing = true;
+  }
+  // Seeds drop us while we want nothing (libtorrent says "upload only" once every wanted piece
+  // is had), so meet them again now rather than at the next sync.
+  if (missing) impl_->connect_tracker_peers(h, s.handle);
+}
+
+void Engine::wait_piece(const InfoHash& h, uint32_t piece, std::function<void()> wake) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->swarms.find(h);
+    if (it != impl_->swarms.end() && !(piece < it->second.have.size() && it->second.have[piece])) {
+      it->second.piece_waiters.emplace(piece, std::move(wake));
+      return;
+    }
+  }
+  wake();
+}
+
+void Engine::forget(const InfoHash& h) {
+  std::vector<std::function<void()>> wake;
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->swarms.find(h);
+    if (it != impl_->swarms.end()) impl_->remove_swarm(it, true, wake);
+    if (!impl_->options.cache_dir.empty()) {
+      std::error_code ec;
+      fs::remove_all(impl_->save_path(h), ec);  // libtorrent deletes the files, not our folder
+    }
+  }
+  for (auto& w : wake) w();
 }
 
 }  // namespace seedcast::engine

@@ -1,14 +1,27 @@
 #pragma once
-// The BitTorrent engine: one libtorrent session that seeds catalog torrents to TCP and uTP
-// peers on PEER_PORT. libtorrent stays behind this header; nothing of it leaks out.
+// The BitTorrent engine: one libtorrent session that
+//  - seeds catalog torrents whose data is on disk (library, URL torrents) to TCP and uTP peers
+//    on PEER_PORT, and
+//  - is the gateway to swarms seedcast does not hold: it fetches a torrent's metadata from peers
+//    and, on demand, the pieces a viewer asks for, into the cache (<cache_dir>/<hex>/).
+// libtorrent stays behind this header; nothing of it leaks out. Callbacks run on the engine's
+// own thread: they must be short and must not call back into the engine.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "seedcast/catalog/torrent.hpp"
+#include "seedcast/core/error.hpp"
 
 namespace seedcast::engine {
+
+struct PeerAddress {
+  std::string ip;
+  uint16_t port = 0;
+};
 
 struct Options {
   std::string listen_host = "0.0.0.0";
@@ -17,12 +30,26 @@ struct Options {
   // Per-peer send buffer: the high_performance_seed preset's 3 MiB × thousands of peers is
   // gigabytes; a viewer at a few Mbit/s needs far less.
   int send_buffer_watermark = 256 * 1024;
+
+  // Gateway.
+  std::string cache_dir;        // where fetched torrents' pieces are kept; required for the gateway
+  bool dht = false;             // find public swarms through the DHT too
+  int lifetime = 600;           // seconds a fetched torrent stays in the engine after its last use
+  uint64_t cache_max_bytes = 0;  // budget of cache_dir; 0: unlimited. Least recently used goes first.
+  // Called (on the engine thread) when a fetched torrent's metadata arrived: the catalog entry to
+  // keep. The metadata waiters are woken after it returns.
+  std::function<void(const catalog::Torrent&)> on_metadata;
+  // Peers this server's own tracker knows for a swarm (HTTP peers), for fetched torrents.
+  std::function<std::vector<PeerAddress>(const InfoHash&)> tracker_peers;
 };
 
 struct Stats {
-  size_t torrents = 0;
+  size_t torrents = 0;  // seeding
   size_t peers = 0;
   uint64_t uploaded = 0;  // bytes, since start
+  size_t fetching = 0;    // gateway torrents in the engine
+  uint64_t downloaded = 0;  // gateway payload bytes, since start
+  uint64_t cache_bytes = 0;  // on disk in cache_dir (as of the last sync)
 };
 
 class Engine {
@@ -34,13 +61,39 @@ class Engine {
 
   // The port peers reach the engine on (0 until it listens; updated by sync()). Cheap.
   uint16_t peer_port() const;
-  // Seeds exactly `torrents` from their files on disk: adds the new ones in seed mode (their
+  // Seeds exactly the on-disk torrents of `torrents`: adds the new ones in seed mode (their
   // pieces were hashed when indexed; each piece is verified again the first time a peer asks
   // for it, and a piece that fails is never sent), and removes the ones no longer wanted.
-  // Also drains libtorrent's alerts and logs problems. Thread-safe.
+  // Gateway torrents are left alone here, except that unused ones are dropped after their
+  // lifetime, gone ones are removed, and the cache is kept under its budget. Thread-safe.
   void sync(const std::vector<catalog::TorrentPtr>& torrents);
   bool seeding(const InfoHash& h) const;  // cheap: a lookup under a mutex
   Stats stats() const;
+
+  // ---- gateway
+  // Starts fetching a torrent seedcast does not hold, from a magnet URI (its trackers are used),
+  // a bare info-hash, or a .torrent file's bytes. Returns the info-hash; adding one that is
+  // already in the engine is not an error.
+  result<InfoHash> add_magnet(std::string_view magnet);
+  result<InfoHash> add_info_hash(const InfoHash& h);
+  result<InfoHash> add_torrent_file(std::string_view bytes);
+  // (Re)starts fetching a gateway torrent of the catalog (after its lifetime ran out or a
+  // restart) and marks it used. libtorrent re-checks what the cache already holds.
+  void activate(const catalog::Torrent& t);
+  // True while the engine has `h` without its metadata, or fetches it.
+  bool fetching(const InfoHash& h) const;
+  // Calls `wake` once when `h`'s metadata is known (at once if it is), or when `h` leaves the
+  // engine. Either way the caller looks the catalog up again.
+  void wait_metadata(const InfoHash& h, std::function<void()> wake);
+  // Verified pieces only: a piece is "had" after libtorrent checked its SHA-1.
+  bool have_piece(const InfoHash& h, uint32_t piece) const;
+  // Asks for pieces [first, last] (those missing), the first within `deadline_ms`, the next
+  // ones `step_ms` apart, and marks the torrent used.
+  void request(const InfoHash& h, uint32_t first, uint32_t last, int deadline_ms, int step_ms);
+  // Calls `wake` once when `piece` is had (at once if it is), or the torrent leaves the engine.
+  void wait_piece(const InfoHash& h, uint32_t piece, std::function<void()> wake);
+  // Removes a gateway torrent from the engine and deletes its cached data.
+  void forget(const InfoHash& h);
 
  private:
   struct Impl;

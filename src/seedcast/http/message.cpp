@@ -54,7 +54,7 @@ std::optional<std::string_view> Response::get(std::string_view name) const {
 uint64_t Response::content_length() const {
   if (parts.empty()) return body.size();
   uint64_t n = 0;
-  for (const auto& p : parts) n += p.bytes.size() + (p.file ? p.length : 0);
+  for (const auto& p : parts) n += p.bytes.size() + (p.file || p.wait ? p.length : 0);
   return n;
 }
 

@@ -2,6 +2,7 @@
 // seedcast's own small request/response types. A Request's views point into the connection's
 // parser and stay valid until the handler's awaitable completes.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,10 @@ struct BodyPart {
   std::shared_ptr<const FileHandle> file;
   uint64_t offset = 0;
   uint64_t length = 0;
+  // For bytes that are not on disk yet: awaited (after `bytes` went out) just before the file
+  // part is sent; it returns the file to send from, or nullptr when the bytes cannot be had,
+  // which ends the connection (the client sees a short body, never wrong bytes).
+  std::function<asio::awaitable<std::shared_ptr<const FileHandle>>()> wait;
 };
 
 struct Response {

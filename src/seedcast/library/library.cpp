@@ -86,6 +86,8 @@ void Library::scan_once() {
       if (ec) break;
       std::string n = it->path().filename().string();
       if (n.empty() || n[0] == '.') continue;
+      // These prefixes mark the catalog's other sources (see catalog::Torrent::source).
+      if (n.rfind("swarm:", 0) == 0 || n.rfind("url:", 0) == 0) continue;
       names.insert(n);
     }
   }
@@ -96,7 +98,7 @@ void Library::scan_once() {
   }
   if (!ec) {
     for (const auto& t : catalog_.all()) {
-      if (t->source.empty() || names.count(t->source)) continue;
+      if (!t->from_library() || names.count(t->source)) continue;
       spdlog::info("library: {} is gone, removing {}", t->source, t->info_hash.hex());
       (void)catalog_.remove(t->info_hash);
     }

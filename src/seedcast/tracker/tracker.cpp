@@ -205,6 +205,19 @@ Counts Tracker::counts(const InfoHash& h) const {
   return it == sh.swarms.end() ? Counts{} : it->second->counts();
 }
 
+std::vector<Endpoint> Tracker::http_peers(const InfoHash& h, size_t max) const {
+  std::vector<Endpoint> out;
+  Shard& sh = shard(h);
+  std::lock_guard lock(sh.mutex);
+  auto it = sh.swarms.find(h);
+  if (it == sh.swarms.end()) return out;
+  for (const auto& p : it->second->http.list) {
+    if (out.size() >= max) break;
+    out.push_back(p.endpoint);
+  }
+  return out;
+}
+
 void Tracker::expire() {
   const int64_t oldest = options_.clock() - options_.interval * 3 / 2;
   for (Shard& sh : shards_) {

@@ -80,6 +80,8 @@ class Tracker {
   void leave_ws(const InfoHash& h, const PeerId& id, const Mailbox* self);
 
   Counts counts(const InfoHash& h) const;
+  // Up to `max` HTTP (native BitTorrent) peers of swarm `h`, for the server's own engine.
+  std::vector<Endpoint> http_peers(const InfoHash& h, size_t max) const;
   // Drops peers not seen for 1.5 intervals and swarms left empty. Called periodically.
   void expire();
   size_t peers() const;

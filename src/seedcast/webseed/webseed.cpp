@@ -8,7 +8,9 @@
 #include "seedcast/catalog/blacklist.hpp"
 #include "seedcast/catalog/catalog.hpp"
 #include "seedcast/core/text.hpp"
+#include "seedcast/engine/engine.hpp"
 #include "seedcast/http/range.hpp"
+#include "seedcast/http/wait.hpp"
 #include "seedcast/http/router.hpp"
 #include "seedcast/library/torrent_maker.hpp"
 #include "seedcast/webseed/file_cache.hpp"
@@ -66,6 +68,38 @@ void set_disposition(Response& r, std::string_view type, std::string_view filena
                                    text::percent_encode(filename));
 }
 
+using Clock = std::chrono::steady_clock;
+
+// A response body streamed from a torrent the gateway fetches: what every chunk's wait shares.
+struct SwarmStream {
+  engine::Engine* engine;
+  catalog::TorrentPtr torrent;
+  std::string path;  // on disk, in the cache
+  std::shared_ptr<const FileHandle> file;
+  int piece_timeout;
+  uint32_t read_ahead_pieces;
+};
+
+// Waits until pieces [first, last] are verified (each within the piece timeout), asking for
+// them and for the read-ahead after them; then the file to send them from, or nullptr.
+asio::awaitable<std::shared_ptr<const FileHandle>> wait_pieces(std::shared_ptr<SwarmStream> s, uint32_t first,
+                                                                uint32_t last) {
+  const InfoHash ih = s->torrent->info_hash;
+  uint32_t ahead = std::min(s->torrent->num_pieces - 1, last + s->read_ahead_pieces);
+  s->engine->request(ih, first, ahead, 0, 100);
+  for (uint32_t p = first; p <= last; ++p) {
+    std::function<bool()> ready = [e = s->engine, ih, p] { return e->have_piece(ih, p); };
+    std::function<void(std::function<void()>)> subscribe = [e = s->engine, ih, p](std::function<void()> wake) {
+      e->wait_piece(ih, p, std::move(wake));
+    };
+    bool ok = co_await http::wait_until(Clock::now() + std::chrono::seconds(s->piece_timeout), std::move(ready),
+                                        std::move(subscribe));
+    if (!ok) co_return nullptr;
+  }
+  if (!s->file) s->file = FileHandle::open(s->path);
+  co_return s->file;
+}
+
 }  // namespace
 
 struct Webseed::Impl {
@@ -88,19 +122,33 @@ struct Webseed::Impl {
     return t;
   }
 
-  // The one way a route turns its {hash} into a torrent: 400, 451 or 404 otherwise.
-  std::variant<catalog::TorrentPtr, Response> lookup(std::string_view hash) const {
+  // The one way a route turns its {hash} into a torrent: 400, 451, 404 or 504 otherwise. A
+  // torrent the catalog lacks is fetched from its swarm when the gateway may (open mode, or the
+  // operator added it).
+  asio::awaitable<std::variant<catalog::TorrentPtr, Response>> lookup(std::string hash) const {
     auto h = InfoHash::from_hex(hash);
-    if (!h) return Response::error(400, "not an info-hash: expected 40 hex digits");
-    if (blacklist.contains(*h)) return Response::error(451, "this torrent is not available");
-    auto t = catalog.find(*h);
-    if (!t) return Response::error(404, "unknown info-hash");
-    return t;
+    if (!h) co_return Response::error(400, "not an info-hash: expected 40 hex digits");
+    if (blacklist.contains(*h)) co_return Response::error(451, "this torrent is not available");
+    if (auto t = catalog.find(*h)) co_return t;
+    engine::Engine* e = options.engine;
+    if (!e || (!e->fetching(*h) && (!options.open_gateway || !e->add_info_hash(*h))))
+      co_return Response::error(404, "unknown info-hash");
+    const InfoHash ih = *h;
+    std::function<bool()> ready = [this, ih] { return catalog.find(ih) != nullptr; };
+    std::function<void(std::function<void()>)> subscribe = [e, ih](std::function<void()> wake) {
+      e->wait_metadata(ih, std::move(wake));
+    };
+    co_await http::wait_until(Clock::now() + std::chrono::seconds(options.metadata_timeout), std::move(ready),
+                              std::move(subscribe));
+    if (auto t = catalog.find(ih)) co_return t;
+    Response r = Response::error(504, "no peer of this swarm sent the torrent's metadata in time");
+    r.set("Retry-After", "10");
+    co_return r;
   }
 
-  Response torrent(const Request& req) const {
-    auto found = lookup(req.param("hash"));
-    if (auto* r = std::get_if<Response>(&found)) return std::move(*r);
+  asio::awaitable<Response> torrent(const Request& req) const {
+    auto found = co_await lookup(std::string(req.param("hash")));
+    if (auto* r = std::get_if<Response>(&found)) co_return std::move(*r);
     const auto& t = *std::get<catalog::TorrentPtr>(found);
     Base b = base(req);
     library::Links links;
@@ -108,7 +156,7 @@ struct Webseed::Impl {
     links.url_list.push_back(webseed_url(b, t));
     Response r = Response::text(200, library::torrent_file(t, links), "application/x-bittorrent");
     set_disposition(r, "attachment", t.name + ".torrent");
-    return r;
+    co_return r;
   }
 
   nlohmann::ordered_json listing_json(const catalog::Torrent& t, const Base& b) const {
@@ -145,14 +193,14 @@ struct Webseed::Impl {
             {"files", std::move(files)}};
   }
 
-  Response listing(const Request& req) const {
-    auto found = lookup(req.param("hash"));
-    if (auto* r = std::get_if<Response>(&found)) return std::move(*r);
+  asio::awaitable<Response> listing(const Request& req) const {
+    auto found = co_await lookup(std::string(req.param("hash")));
+    if (auto* r = std::get_if<Response>(&found)) co_return std::move(*r);
     const auto& t = *std::get<catalog::TorrentPtr>(found);
     Base b = base(req);
     auto json = text::query_param(req.query, "json");
     if (json && *json != "0" && *json != "false")
-      return Response::json(200, listing_json(t, b).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+      co_return Response::json(200, listing_json(t, b).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
     std::string body = "<h1>" + text::html_escape(t.name) + "</h1><p><code>" + t.info_hash.hex() +
                        "</code> · " + text::human_size(t.length) + " · <a href=\"" + text::html_escape(torrent_url(b, t)) +
                        "\">.torrent</a> · <a href=\"" + text::html_escape(magnet_uri(b, t, trackers(b))) +
@@ -163,22 +211,24 @@ struct Webseed::Impl {
               "</a></td><td class=n>" + text::human_size(f.length) + "</td></tr>";
     }
     body += "</table>";
-    return Response::text(200, text::html_page(t.name, body), "text/html; charset=utf-8");
+    co_return Response::text(200, text::html_page(t.name, body), "text/html; charset=utf-8");
   }
 
-  Response file(const Request& req) {
-    auto found = lookup(req.param("hash"));
-    if (auto* r = std::get_if<Response>(&found)) return std::move(*r);
-    const auto& t = *std::get<catalog::TorrentPtr>(found);
+  asio::awaitable<Response> file(const Request& req) {
+    auto found = co_await lookup(std::string(req.param("hash")));
+    if (auto* r = std::get_if<Response>(&found)) co_return std::move(*r);
+    const auto tp = std::get<catalog::TorrentPtr>(found);
+    const auto& t = *tp;
     std::string path = text::percent_decode(req.param("path"));
-    if (!safe_path(path)) return Response::error(400, "bad file path");
+    if (!safe_path(path)) co_return Response::error(400, "bad file path");
     // BEP 19 clients put the torrent's name first; people and players may not.
     const catalog::File* f = nullptr;
     if (t.multi_file && path.size() > t.name.size() && path.compare(0, t.name.size(), t.name) == 0 &&
         path[t.name.size()] == '/')
       f = t.find_file(std::string_view(path).substr(t.name.size() + 1));
     if (!f) f = t.find_file(path);
-    if (!f) return Response::error(404, "no such file in this torrent");
+    if (!f) co_return Response::error(404, "no such file in this torrent");
+    if (t.from_swarm()) co_return co_await swarm_file(req, tp, *f);
 
     auto handle = files.open(t.disk_path(*f));
     FileStat st;
@@ -187,13 +237,60 @@ struct Webseed::Impl {
       if (options.on_stale) options.on_stale();
       Response r = Response::error(503, "this file changed on disk and is being re-indexed");
       r.set("Retry-After", "5");
-      return r;
+      co_return r;
     }
-    return send_file(req, std::move(handle), st, f->path);
+    co_return send_file(req, st, f->path, [&handle](Response& r, std::string head, uint64_t offset, uint64_t length) {
+      r.parts.push_back({std::move(head), handle, offset, length});
+    });
   }
 
-  Response send_file(const Request& req, std::shared_ptr<FileHandle> handle, const FileStat& st,
-                     std::string_view name) {
+  // A file of a torrent fetched from its swarm: each chunk of the body waits for its pieces,
+  // verified, before it is sent. Only the first wait can still turn into a 503.
+  asio::awaitable<Response> swarm_file(const Request& req, catalog::TorrentPtr tp, const catalog::File& f) {
+    engine::Engine* e = options.engine;
+    if (!e) co_return Response::error(503, "this torrent is fetched from peers, and this server has no BitTorrent engine");
+    e->activate(*tp);
+    auto stream = std::make_shared<SwarmStream>(SwarmStream{e, tp, tp->disk_path(f), nullptr, options.piece_timeout,
+                                                            std::max<uint32_t>(1, options.read_ahead / tp->piece_length)});
+    // Content is named by its info-hash, so it never changes under the same validators.
+    FileStat st{f.length, tp->created * int64_t(1000000000)};
+    const uint64_t piece = tp->piece_length, base = f.offset;
+    // One wait per chunk: a piece, so that what is verified goes out at once, or a few pieces
+    // when they are small, so that a body has at most ~4,096 chunks.
+    Response r = send_file(req, st, f.path, [&](Response& res, std::string head, uint64_t offset, uint64_t length) {
+      const uint64_t chunk = std::max<uint64_t>(piece, (length / 4096 + piece - 1) / piece * piece);
+      uint64_t end = offset + length;
+      while (offset < end) {
+        uint64_t a = base + offset;
+        uint64_t chunk_end = std::min(end, ((a + chunk) / piece) * piece - base);
+        if (chunk_end <= offset) chunk_end = end;
+        auto first = static_cast<uint32_t>(a / piece), last = static_cast<uint32_t>((base + chunk_end - 1) / piece);
+        http::BodyPart part{std::move(head), nullptr, offset, chunk_end - offset, {}};
+        part.wait = [stream, first, last] { return wait_pieces(stream, first, last); };
+        res.parts.push_back(std::move(part));
+        head.clear();
+        offset = chunk_end;
+      }
+    });
+    if (req.method == http::Method::head || r.parts.empty()) co_return r;
+    auto& first = r.parts.front();
+    if (first.wait && first.length > 0) {
+      auto file = co_await first.wait();
+      if (!file) {
+        Response busy = Response::error(503, "no peer of this swarm sent these bytes in time");
+        busy.set("Retry-After", "5");
+        co_return busy;
+      }
+      first.file = std::move(file);
+      first.wait = nullptr;
+    }
+    co_return r;
+  }
+
+  using AddPart = std::function<void(Response&, std::string head, uint64_t offset, uint64_t length)>;
+
+  // Validators, conditionals and ranges of one file; `add` puts each byte range in the body.
+  Response send_file(const Request& req, const FileStat& st, std::string_view name, const AddPart& add) {
     const std::string etag = etag_of(st);
     const std::string last_modified = text::http_date(st.mtime_ns / 1000000000);
     std::string_view type = text::mime_type(name);
@@ -236,13 +333,13 @@ struct Webseed::Impl {
     common(r);
     if (ranges.kind == Kind::none) {
       r.set("Content-Type", type);
-      r.parts.push_back({{}, handle, 0, st.size});
+      add(r, {}, 0, st.size);
     } else if (ranges.ranges.size() == 1) {
       const auto& br = ranges.ranges.front();
       r.set("Content-Type", type);
       r.set("Content-Range", "bytes " + std::to_string(br.first) + "-" + std::to_string(br.last) + "/" +
                                  std::to_string(st.size));
-      r.parts.push_back({{}, handle, br.first, br.length()});
+      add(r, {}, br.first, br.length());
     } else {
       std::string boundary = "seedcast-" + std::to_string(++boundary_counter) + "-" + etag.substr(1, etag.size() - 2);
       r.set("Content-Type", "multipart/byteranges; boundary=" + boundary);
@@ -250,7 +347,7 @@ struct Webseed::Impl {
         std::string head = "\r\n--" + boundary + "\r\nContent-Type: " + std::string(type) +
                            "\r\nContent-Range: bytes " + std::to_string(br.first) + "-" + std::to_string(br.last) +
                            "/" + std::to_string(st.size) + "\r\n\r\n";
-        r.parts.push_back({std::move(head), handle, br.first, br.length()});
+        add(r, std::move(head), br.first, br.length());
       }
       r.parts.push_back({"\r\n--" + boundary + "--\r\n", nullptr, 0, 0});
     }
@@ -267,11 +364,11 @@ void Webseed::add_routes(http::Router& router) {
   using http::Method;
   auto impl = impl_;
   router.add({Method::get}, "/torrent/{hash}.torrent",
-             [impl](Request& req) -> asio::awaitable<Response> { co_return impl->torrent(req); });
+             [impl](Request& req) -> asio::awaitable<Response> { co_return co_await impl->torrent(req); });
   router.add({Method::get}, "/file/{hash}",
-             [impl](Request& req) -> asio::awaitable<Response> { co_return impl->listing(req); });
+             [impl](Request& req) -> asio::awaitable<Response> { co_return co_await impl->listing(req); });
   router.add({Method::get}, "/file/{hash}/{*path}",
-             [impl](Request& req) -> asio::awaitable<Response> { co_return impl->file(req); });
+             [impl](Request& req) -> asio::awaitable<Response> { co_return co_await impl->file(req); });
 }
 
 }  // namespace seedcast::webseed

@@ -15,6 +15,9 @@ class Blacklist;
 namespace seedcast::http {
 class Router;
 }
+namespace seedcast::engine {
+class Engine;
+}
 
 namespace seedcast::webseed {
 
@@ -30,6 +33,14 @@ struct Options {
   std::function<void()> on_stale;  // a file differs from what was hashed: re-index soon
   std::vector<std::string> extra_trackers;  // announced after this server's own (signal1/2)
   std::function<SwarmCounts(const InfoHash&)> swarm;  // the tracker's numbers, if any
+
+  // The gateway to swarms seedcast does not hold (nullptr: none). With `open_gateway`, any
+  // info-hash may be asked for; otherwise only those the operator added.
+  engine::Engine* engine = nullptr;
+  bool open_gateway = false;
+  int metadata_timeout = 20;  // seconds to wait for a swarm's metadata before 504
+  int piece_timeout = 15;     // seconds to wait for a piece before 503 (or, mid-body, giving up)
+  uint32_t read_ahead = 8 * 1024 * 1024;  // bytes asked for past a range, for sequential video
 };
 
 class FileCache;

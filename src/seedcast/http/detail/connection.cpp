@@ -27,6 +27,8 @@ using asio::use_awaitable;
 namespace {
 
 constexpr uint64_t kCorkThreshold = 256 * 1024;
+constexpr std::chrono::seconds kMaxHandlerTime{300};
+constexpr std::chrono::seconds kMaxBodyWait{300};
 
 // "Date: …\r\n", formatted once a second per thread.
 std::string_view date_field() {
@@ -55,6 +57,7 @@ asio::awaitable<error_code> send_all(Connection& c, std::string_view data, bool 
                        MSG_NOSIGNAL | (more ? MSG_MORE : 0));
     if (n >= 0) {
       data.remove_prefix(static_cast<size_t>(n));
+      c.progress();
       continue;
     }
     if (errno == EINTR) continue;
@@ -73,6 +76,7 @@ asio::awaitable<error_code> send_file(Connection& c, int fd, uint64_t offset, ui
     ssize_t n = ::sendfile(c.socket.native_handle(), fd, &off, chunk);
     if (n > 0) {
       length -= static_cast<uint64_t>(n);
+      c.progress();
       continue;
     }
     // The file is shorter than when the response was planned: the body cannot be completed,
@@ -122,10 +126,23 @@ asio::awaitable<error_code> write_response(Connection& c, const Response& res, b
   for (size_t i = 0; i < res.parts.size() && !ec; ++i) {
     const BodyPart& part = res.parts[i];
     pending.append(part.bytes);
-    if (!part.file || part.length == 0) continue;
+    std::shared_ptr<const FileHandle> file = part.file;
+    if (part.wait && part.length > 0) {
+      ec = co_await send_all(c, pending, false);  // what is ready goes out while we wait
+      pending.clear();
+      if (ec) break;
+      c.expire_in(kMaxBodyWait);  // the wait has its own, shorter deadline
+      file = co_await part.wait();
+      c.progress();
+      if (!file) {
+        ec = error_code(EIO, boost::system::system_category());
+        break;
+      }
+    }
+    if (!file || part.length == 0) continue;
     ec = co_await send_all(c, pending, true);
     pending.clear();
-    if (!ec) ec = co_await send_file(c, part.file->fd(), part.offset, part.length);
+    if (!ec) ec = co_await send_file(c, file->fd(), part.offset, part.length);
   }
   if (!ec) ec = co_await send_all(c, pending, false);
   if (cork && !ec) ::setsockopt(c.socket.native_handle(), IPPROTO_TCP, TCP_CORK, &off, sizeof off);
@@ -173,6 +190,7 @@ asio::awaitable<void> watchdog(std::shared_ptr<Connection> c) {
 asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const Shared> shared) {
   const ServerOptions& opt = shared->options;
   error_code ec;
+  c->write_timeout = opt.write_timeout;
   c->socket.native_non_blocking(true, ec);
   c->socket.set_option(asio::ip::tcp::no_delay(true), ec);
   beast::flat_buffer buffer;
@@ -226,6 +244,8 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
       res.fields += opt.own_error_fields;
       keep_alive = false;
     } else {
+      // Handlers bound their own waits (e.g. for a swarm's metadata); this only backs them up.
+      c->expire_in(kMaxHandlerTime);
       try {
         res = co_await shared->handler(req);
       } catch (const std::exception& e) {

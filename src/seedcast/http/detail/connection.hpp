@@ -29,7 +29,11 @@ struct Connection {
     if (deadline < armed) timer.cancel();
   }
 
+  // Bytes went out: the peer reads, so it has another write_timeout for the rest.
+  void progress() { deadline = clock::now() + write_timeout; }
+
   asio::ip::tcp::socket socket;
+  std::chrono::seconds write_timeout{60};
   asio::steady_timer timer;
   clock::time_point deadline = clock::now() + std::chrono::seconds(60);
   clock::time_point armed = clock::time_point::max();

@@ -1,0 +1,164 @@
+#include "seedcast/app/admin.hpp"
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "seedcast/catalog/catalog.hpp"
+#include "seedcast/core/text.hpp"
+#include "seedcast/engine/engine.hpp"
+#include "seedcast/http/router.hpp"
+
+namespace seedcast::admin {
+using http::Request;
+using http::Response;
+
+namespace {
+
+// Compared in constant time: the token is a password.
+bool token_ok(const Options& o, std::string_view given) {
+  return given.size() == o.access_token.size() &&
+         CRYPTO_memcmp(given.data(), o.access_token.data(), given.size()) == 0;
+}
+
+std::optional<Response> refuse(const Options& o, const Request& req) {
+  if (o.access_token.empty()) return Response::error(403, "the admin API is off: set ACCESS_TOKEN to use it");
+  auto given = req.header("X-Access-Token");
+  if (!given) return Response::error(401, "the admin API wants the access token in X-Access-Token");
+  if (!token_ok(o, *given)) return Response::error(403, "wrong access token");
+  return std::nullopt;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+nlohmann::json describe(const catalog::Torrent& t) {
+  return {{"infoHash", t.info_hash.hex()}, {"name", t.name},
+          {"length", t.length},            {"source", t.from_swarm() ? "swarm" : t.from_library() ? "library" : "url"}};
+}
+
+Response add(const Options& o, const Request& req) {
+  if (!o.engine) return Response::error(409, "this server has no BitTorrent engine (PEER_PORT=-1)");
+  std::string_view body = req.body;
+  std::string magnet, hash;
+  result<InfoHash> r = fail(make_error(errc::bad_info_hash));
+  if (!body.empty() && body.front() == 'd') {
+    r = o.engine->add_torrent_file(body);
+    if (!r) return Response::error(400, "not a valid .torrent file (v1 info-hash needed)");
+  } else {
+    std::string_view text = trim(body);
+    if (!text.empty() && text.front() == '{') {
+      auto j = nlohmann::json::parse(text, nullptr, false);
+      if (j.is_discarded() || !j.is_object()) return Response::error(400, "malformed JSON");
+      if (auto m = j.find("magnet"); m != j.end() && m->is_string()) magnet = m->get<std::string>();
+      else if (auto h = j.find("infoHash"); h != j.end() && h->is_string()) hash = h->get<std::string>();
+      else return Response::error(400, "JSON body wants \"magnet\" or \"infoHash\"");
+    } else if (text.rfind("magnet:", 0) == 0) {
+      magnet = std::string(text);
+    } else {
+      hash = std::string(text);
+    }
+    if (!magnet.empty()) {
+      r = o.engine->add_magnet(magnet);
+      if (!r) return Response::error(400, "not a magnet URI with a v1 info-hash (xt=urn:btih:…)");
+    } else {
+      auto h = InfoHash::from_hex(hash);
+      if (!h) return Response::error(400, "expected a magnet URI, a .torrent file or 40 hex digits");
+      r = o.engine->add_info_hash(*h);
+      if (!r) return Response::error(500, "the engine could not add it");
+    }
+  }
+  if (auto t = o.catalog->find(*r)) return Response::json(200, describe(*t).dump());
+  return Response::json(202, nlohmann::json{{"infoHash", r->hex()}, {"status", "fetching metadata"}}.dump());
+}
+
+Response list(const Options& o) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& t : o.catalog->all()) out.push_back(describe(*t));
+  return Response::json(200, nlohmann::json{{"torrents", out}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+Response remove(const Options& o, std::string_view hash) {
+  auto h = InfoHash::from_hex(hash);
+  if (!h) return Response::error(400, "not an info-hash: expected 40 hex digits");
+  auto t = o.catalog->find(*h);
+  bool fetching = o.engine && o.engine->fetching(*h);
+  if (!t && !fetching) return Response::error(404, "unknown info-hash");
+  if (t && !t->from_swarm())
+    return Response::error(409, "only torrents fetched from a swarm are removed here (library torrents leave with their files)");
+  if (t) (void)o.catalog->remove(*h);
+  if (o.engine) o.engine->forget(*h);
+  return Response(204);
+}
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+}  // namespace
+
+void add_routes(http::Router& router, Options options) {
+  auto o = std::make_shared<Options>(std::move(options));
+  using http::Method;
+  router.add({Method::post}, "/api/torrents", [o](Request& req) -> asio::awaitable<Response> {
+    if (auto r = refuse(*o, req)) co_return std::move(*r);
+    co_return add(*o, req);
+  });
+  router.add({Method::get}, "/api/torrents", [o](Request& req) -> asio::awaitable<Response> {
+    if (auto r = refuse(*o, req)) co_return std::move(*r);
+    co_return list(*o);
+  });
+  router.add({Method::delete_}, "/api/torrents/{hash}", [o](Request& req) -> asio::awaitable<Response> {
+    if (auto r = refuse(*o, req)) co_return std::move(*r);
+    co_return remove(*o, req.param("hash"));
+  });
+}
+
+int add_remote(const std::string& server, const std::string& access_token, const std::string& what) {
+  std::string body = what, type = "text/plain";
+  if (what.rfind("magnet:", 0) != 0 && !InfoHash::from_hex(what)) {
+    std::ifstream in(what, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "add: %s is neither a magnet URI, an info-hash nor a readable .torrent file\n", what.c_str());
+      return 2;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    body = ss.str();
+    type = "application/x-bittorrent";
+  }
+  CURL* curl = curl_easy_init();
+  if (!curl) return 1;
+  std::string url = server + "/api/torrents", answer;
+  std::string token_header = "X-Access-Token: " + access_token, type_header = "Content-Type: " + type;
+  curl_slist* headers = curl_slist_append(nullptr, token_header.c_str());
+  headers = curl_slist_append(headers, type_header.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) {
+    std::fprintf(stderr, "add: cannot reach %s: %s\n", server.c_str(), curl_easy_strerror(rc));
+    return 1;
+  }
+  std::printf("%s\n", answer.c_str());
+  return status >= 200 && status < 300 ? 0 : 1;
+}
+
+}  // namespace seedcast::admin

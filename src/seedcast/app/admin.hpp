@@ -1,0 +1,34 @@
+#pragma once
+// The operator's API (/api/…), guarded by ACCESS_TOKEN (header X-Access-Token), and the
+// client side of `seedcast add`.
+#include <string>
+
+namespace seedcast::catalog {
+class Catalog;
+}
+namespace seedcast::engine {
+class Engine;
+}
+namespace seedcast::http {
+class Router;
+}
+
+namespace seedcast::admin {
+
+struct Options {
+  std::string access_token;  // empty: every /api/ call is refused
+  catalog::Catalog* catalog = nullptr;
+  engine::Engine* engine = nullptr;  // nullptr: no gateway (PEER_PORT=-1)
+};
+
+//   POST   /api/torrents          body: a magnet URI, an info-hash, a .torrent file, or
+//                                 {"magnet": "…"} / {"infoHash": "…"}  → 202 (fetching) or 200
+//   GET    /api/torrents          the catalog, and what the gateway is fetching
+//   DELETE /api/torrents/{hash}   a torrent the gateway fetched: out of the catalog, data deleted
+void add_routes(http::Router& router, Options options);
+
+// `seedcast add`: asks the server at `server` (http://host:port) to fetch `what` (a magnet URI,
+// an info-hash, or the path of a .torrent file). Prints the answer; returns the exit status.
+int add_remote(const std::string& server, const std::string& access_token, const std::string& what);
+
+}  // namespace seedcast::admin
