@@ -235,7 +235,9 @@ _SERVER_ENV_KEYS = ("HOST", "PORT", "listenPort", "LIBRARY", "DATA_DIR", "PORT_F
                     "RESCAN_INTERVAL", "LOG_LEVEL", "PUBLIC_URL", "BLACKLIST", "MAX_RANGES",
                     "IDLE_TIMEOUT", "HEADER_TIMEOUT", "THREADS", "HASH_THREADS", "PIECE_SIZE",
                     "SECRET", "JWT_PUBLIC_KEY", "AUTH_WEBHOOK", "AUTH_WEBHOOK_TTL", "ANNOUNCE_INTERVAL",
-                    "signal1", "signal2", "SIGNAL1", "SIGNAL2", "WEB_DIR", "PEER_PORT")
+                    "signal1", "signal2", "SIGNAL1", "SIGNAL2", "WEB_DIR", "PEER_PORT",
+                    "ALLOWED_DOMAINS", "ALLOWED_DOMAINS_FILE", "ALLOW_PRIVATE_ORIGINS",
+                    "ORIGIN_MAX_BYTES", "ORIGIN_TIMEOUT", "ORIGIN_REVALIDATE")
 
 # servers started by the current test (conftest attaches their logs to failure reports)
 ACTIVE_SERVERS: list = []

@@ -31,6 +31,11 @@ struct Torrent {
   std::string comment;
   std::string source;  // library entry (top-level name) it was made from; empty otherwise
   std::string root;    // directory that file paths are relative to
+  // Torrents made from a URL (source "url:" + origin): the URL and the validators it answered
+  // with, to tell later whether the origin's bytes changed. Empty for library torrents.
+  std::string origin;
+  std::string origin_etag;
+  std::string origin_last_modified;
 
   uint32_t last_piece_length() const {
     return num_pieces == 0 ? 0 : static_cast<uint32_t>(length - uint64_t(piece_length) * (num_pieces - 1));

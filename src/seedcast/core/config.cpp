@@ -106,6 +106,24 @@ const std::vector<Setting>& settings() {
                   &Config::peer_port, -1, 65535),
       string_setting("WEB_DIR", {}, "folder of the pages and their assets (default: <executable>/../web)",
                      &Config::web_dir),
+      string_setting("ALLOWED_DOMAINS", {},
+                     "hosts /torrent/url/… may fetch from, comma-separated: exact names and globs "
+                     "(*.cdn.example.com); none by default",
+                     &Config::allowed_domains),
+      string_setting("ALLOWED_DOMAINS_FILE", {},
+                     "JSON array of allowed hosts, added to ALLOWED_DOMAINS (default: "
+                     "config/allowedDomains.json when it exists)",
+                     &Config::allowed_domains_file),
+      int_setting("ALLOW_PRIVATE_ORIGINS", {},
+                  "1: origins may resolve to loopback, private or link-local addresses (tests only)",
+                  &Config::allow_private_origins, 0, 1),
+      int_setting("ORIGIN_MAX_BYTES", {}, "largest file fetched from a URL, in bytes",
+                  &Config::origin_max_bytes, 1, 1L << 50),
+      int_setting("ORIGIN_TIMEOUT", {}, "seconds a whole fetch from a URL may take, redirects included",
+                  &Config::origin_timeout, 1, 86400),
+      int_setting("ORIGIN_REVALIDATE", {},
+                  "seconds between asking an origin whether a fetched file changed; 0 = every request",
+                  &Config::origin_revalidate, 0, 86400 * 365),
   };
   return table;
 }

@@ -35,6 +35,13 @@ struct Config {
   std::string signal1, signal2;  // extra trackers put in every .torrent
   std::string web_dir;          // pages and assets; empty: <executable>/../web
   int peer_port = 6881;         // BitTorrent seed; 0: any free port; -1: no seed
+  // Torrents from URLs (/torrent/url/…).
+  std::string allowed_domains;       // comma list of hosts and globs (*.cdn.example.com)
+  std::string allowed_domains_file;  // JSON array; empty: config/allowedDomains.json if it exists
+  bool allow_private_origins = false;  // let origins be loopback/private addresses (tests)
+  uint64_t origin_max_bytes = uint64_t{8} << 30;
+  int origin_timeout = 600;     // seconds for a whole fetch
+  int origin_revalidate = 60;   // seconds between asking an origin whether a cached file changed
 
   bool auth_enabled() const { return !secret.empty() || !jwt_public_key.empty() || !auth_webhook.empty(); }
 

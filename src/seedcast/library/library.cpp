@@ -96,7 +96,7 @@ void Library::scan_once() {
   }
   if (!ec) {
     for (const auto& t : catalog_.all()) {
-      if (t->source.empty() || names.count(t->source)) continue;
+      if (t->source.empty() || !t->origin.empty() || names.count(t->source)) continue;  // URL torrents are not ours
       spdlog::info("library: {} is gone, removing {}", t->source, t->info_hash.hex());
       (void)catalog_.remove(t->info_hash);
     }

@@ -13,6 +13,7 @@
 #include "seedcast/library/torrent_maker.hpp"
 #include "seedcast/webseed/file_cache.hpp"
 #include "seedcast/webseed/links.hpp"
+#include "seedcast/webseed/url_routes.hpp"
 
 namespace seedcast::webseed {
 using http::Request;
@@ -101,11 +102,14 @@ struct Webseed::Impl {
   Response torrent(const Request& req) const {
     auto found = lookup(req.param("hash"));
     if (auto* r = std::get_if<Response>(&found)) return std::move(*r);
-    const auto& t = *std::get<catalog::TorrentPtr>(found);
+    return torrent_answer(req, *std::get<catalog::TorrentPtr>(found));
+  }
+
+  Response torrent_answer(const Request& req, const catalog::Torrent& t) const {
     Base b = base(req);
     library::Links links;
     links.announce = trackers(b);
-    links.url_list.push_back(webseed_url(b, t));
+    links.url_list = url_list(b, t);
     Response r = Response::text(200, library::torrent_file(t, links), "application/x-bittorrent");
     set_disposition(r, "attachment", t.name + ".torrent");
     return r;
@@ -135,7 +139,7 @@ struct Webseed::Impl {
             {"private", t.private_torrent},
             {"magnetURI", magnet_uri(b, t, trackers(b))},
             {"torrentURL", torrent_url(b, t)},
-            {"urlList", nlohmann::ordered_json::array({webseed_url(b, t)})},
+            {"urlList", url_list(b, t)},
             {"announce", trackers(b)},
             {"numPeers", counts.seeders + counts.leechers},
             {"seeders", counts.seeders},
@@ -143,6 +147,19 @@ struct Webseed::Impl {
             {"completed", counts.completed},
             {"watchURL", watch_url(b, t)},
             {"files", std::move(files)}};
+  }
+
+  // A torrent made from a URL, in the format /torrent/url/… was asked for.
+  Response url_answer(const Request& req, const catalog::Torrent& t, std::string_view format) const {
+    if (blacklist.contains(t.info_hash)) return Response::error(451, "this torrent is not available");
+    if (format == "torrent") return torrent_answer(req, t);
+    Base b = base(req);
+    if (format == "magnet") return Response::text(200, magnet_uri(b, t, trackers(b)), "text/plain; charset=utf-8");
+    auto j = listing_json(t, b);
+    j["origin"] = t.origin;
+    j["torrentUrl"] = torrent_url(b, t);
+    j["magnet"] = magnet_uri(b, t, trackers(b));
+    return Response::json(200, j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   }
 
   Response listing(const Request& req) const {
@@ -272,6 +289,12 @@ void Webseed::add_routes(http::Router& router) {
              [impl](Request& req) -> asio::awaitable<Response> { co_return impl->listing(req); });
   router.add({Method::get}, "/file/{hash}/{*path}",
              [impl](Request& req) -> asio::awaitable<Response> { co_return impl->file(req); });
+  if (impl->options.origin) {
+    add_url_routes(router, *impl->options.origin, [impl](const Request& req, const catalog::Torrent& t,
+                                                         std::string_view format) {
+      return impl->url_answer(req, t, format);
+    });
+  }
 }
 
 }  // namespace seedcast::webseed

@@ -15,6 +15,9 @@ class Blacklist;
 namespace seedcast::http {
 class Router;
 }
+namespace seedcast::origin {
+class Fetcher;
+}
 
 namespace seedcast::webseed {
 
@@ -30,6 +33,7 @@ struct Options {
   std::function<void()> on_stale;  // a file differs from what was hashed: re-index soon
   std::vector<std::string> extra_trackers;  // announced after this server's own (signal1/2)
   std::function<SwarmCounts(const InfoHash&)> swarm;  // the tracker's numbers, if any
+  origin::Fetcher* origin = nullptr;  // torrents from URLs (/torrent/url/…); none when null
 };
 
 class FileCache;

@@ -227,6 +227,8 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
       keep_alive = false;
     } else {
       try {
+        // The request is in; a handler bounds its own waits (an origin fetch may take minutes).
+        c->deadline = clock::time_point::max();
         res = co_await shared->handler(req);
       } catch (const std::exception& e) {
         spdlog::error("{} {} {}: handler failed: {}", c->remote, req.method_text, req.path, e.what());
