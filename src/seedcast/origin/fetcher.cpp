@@ -323,9 +323,9 @@ struct Fetcher::Impl {
       }
       hop.etag = header(c, "ETag").value_or("");
       hop.last_modified = header(c, "Last-Modified").value_or("");
-      char* redirect = nullptr;
-      curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &redirect);
-      std::string next = redirect ? redirect : "";
+      // Not CURLINFO_REDIRECT_URL: libcurl sets it only for a transfer that ran to its end, and
+      // a redirect's body is not read.
+      std::string next = header(c, "Location").value_or("");
       curl_slist_free_all(resolve);
       curl_slist_free_all(headers);
       curl_easy_cleanup(c);
@@ -354,7 +354,7 @@ struct Fetcher::Impl {
         hop.message = "more than " + std::to_string(options.max_redirects) + " redirects";
         return hop;
       }
-      auto target = next.empty() ? result<Url>(fail(make_error(errc::bad_url))) : parse_url(next);
+      auto target = origin::resolve(hop.url, next);
       if (!target) {
         hop.error = make_error(errc::bad_redirect);
         hop.message = "the origin redirected to an unusable URL (" + target.error().message() + ")";
