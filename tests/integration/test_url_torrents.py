@@ -419,3 +419,23 @@ def test_private_mode_wants_a_token(origin, server_factory, empty_library):
         assert url_list(meta) == [f"{srv.base}/file/{token}/{ih}/video.mp4", origin.url("/v/video.mp4")]
         assert H.bkey(H.bkey(meta, "info"), "private") == 1
         assert srv.get(path, {"Authorization": f"Bearer {token}"}).status == 200
+
+
+def test_the_engine_seeds_a_url_torrent_to_peers(origin, server_factory, empty_library, tmp_path):
+    """With the url-list removed, a BitTorrent client finds the server's seed through the tracker
+    and gets every byte over the peer protocol: the engine found the data in the cache."""
+    srv = url_server(server_factory, empty_library)
+    with srv.running():
+        r = srv.get("/torrent/url/" + origin.url("/v/video.mp4"))
+        assert r.status == 200, r.describe()
+        srv.wait_health(lambda h: h.get("seed", {}).get("torrents") == 1 and h["seed"].get("port"),
+                        "the engine seeding the URL torrent")
+        meta = H.bdecode(r.body)
+        assert meta.pop(b"url-list", None) is not None
+        (tmp_path / "t.torrent").write_bytes(H.bencode(meta))
+        before = len(origin.log)
+        out = H.aria2c(tmp_path / "t.torrent", tmp_path / "out")
+        assert out.returncode == 0, f"aria2c: {out.stdout}{out.stderr}\n{srv.logs(30)}"
+        assert (tmp_path / "out" / "video.mp4").read_bytes() == VIDEO
+        assert srv.healthz()["seed"]["uploaded"] >= len(VIDEO)
+        assert len(origin.log) == before  # nothing came from the origin
