@@ -34,6 +34,7 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 constexpr std::string_view kSourcePrefix = "url:";
+constexpr std::chrono::seconds kRevalidateTimeout{20};
 
 Answer failure(errc e, std::string message = {}) {
   error_code ec = make_error(e);
@@ -371,7 +372,8 @@ struct Fetcher::Impl {
   // cannot be asked right now leaves the cached torrent in place.
   Check revalidate(const Url& url, const catalog::Torrent& t) {
     ++revalidations;
-    Hop hop = exchange(url, nullptr, &t, steady::now() + options.timeout);
+    // A short bound: on no answer the cached copy is served anyway.
+    Hop hop = exchange(url, nullptr, &t, steady::now() + std::min<std::chrono::seconds>(options.timeout, kRevalidateTimeout));
     if (hop.error) {
       spdlog::warn("origin: cannot revalidate {}: {}; serving the cached copy", url.url, hop.message);
       return Check::current;
