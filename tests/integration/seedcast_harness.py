@@ -237,7 +237,9 @@ _SERVER_ENV_KEYS = ("HOST", "PORT", "listenPort", "LIBRARY", "DATA_DIR", "PORT_F
                     "SECRET", "JWT_PUBLIC_KEY", "AUTH_WEBHOOK", "AUTH_WEBHOOK_TTL", "ANNOUNCE_INTERVAL",
                     "signal1", "signal2", "SIGNAL1", "SIGNAL2", "WEB_DIR", "PEER_PORT",
                     "ACCESS_TOKEN", "METADATA_TIMEOUT", "PIECE_TIMEOUT", "GATEWAY_LIFETIME",
-                    "CACHE_MAX_BYTES", "DHT")
+                    "CACHE_MAX_BYTES", "DHT", "OPEN_GATEWAY",
+                    "ALLOWED_DOMAINS", "ALLOWED_DOMAINS_FILE", "ALLOW_PRIVATE_ORIGINS",
+                    "ORIGIN_MAX_BYTES", "ORIGIN_TIMEOUT", "ORIGIN_REVALIDATE")
 
 # servers started by the current test (conftest attaches their logs to failure reports)
 ACTIVE_SERVERS: list = []
@@ -292,7 +294,9 @@ class Server:
         env = {k: v for k, v in os.environ.items() if k not in _SERVER_ENV_KEYS}
         env.update(HOST="127.0.0.1", PORT="0", LIBRARY=str(self.library),
                    DATA_DIR=str(self.data_dir), PORT_FILE=str(port_file),
-                   RESCAN_INTERVAL="1", LOG_LEVEL="debug", PEER_PORT="0")
+                   RESCAN_INTERVAL="1", LOG_LEVEL="debug", PEER_PORT="0",
+                   # an unknown info-hash is a 404 unless a test turns the open gateway on
+                   OPEN_GATEWAY="0")
         env.update(self.env_overrides)
         out = self.workdir / f"stdout.{self.runs}.log"
         err = self.workdir / f"stderr.{self.runs}.log"

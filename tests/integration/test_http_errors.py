@@ -53,8 +53,15 @@ def test_bad_info_hash_400(shared_server, path, method):
     f"/file/{HEX40_UNKNOWN}", f"/file/{HEX40_UNKNOWN}?json=1",
     f"/file/{HEX40_UNKNOWN.upper()}", f"/torrent/{HEX40_UNKNOWN}.torrent",
     f"/file/{HEX40_UNKNOWN}/clip.mp4"])
-def test_unknown_info_hash_404(shared_server, path):
-    assert_error(shared_server.get(path), 404, f"GET {path}")
+def test_unknown_info_hash(library, server_factory, path):
+    # Open mode: the gateway looks for the swarm, and finds nobody in time.
+    srv = server_factory(library.root, OPEN_GATEWAY=1, METADATA_TIMEOUT=1)
+    with srv.running():
+        assert_error(srv.get(path), 504, f"GET {path}")
+    # Without the open gateway (or in private mode) an unknown info-hash is simply unknown.
+    srv = server_factory(library.root)  # the harness turns the open gateway off
+    with srv.running():
+        assert_error(srv.get(path), 404, f"GET {path}")
 
 
 @pytest.mark.parametrize("path", ["/nope", "/api/v1/torrents", "/healthzz", "/file-x/abc",

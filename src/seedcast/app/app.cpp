@@ -21,6 +21,7 @@
 #include "seedcast/http/cors.hpp"
 #include "seedcast/http/server.hpp"
 #include "seedcast/library/library.hpp"
+#include "seedcast/origin/fetcher.hpp"
 #include "seedcast/tracker/routes.hpp"
 #include "seedcast/tracker/tracker.hpp"
 #include "seedcast/web/web.hpp"
@@ -61,6 +62,23 @@ std::unique_ptr<auth::JwtVerifier> make_verifier(const Config& c) {
   return nullptr;
 }
 
+origin::Options origin_options(const Config& c) {
+  origin::Options o;
+  o.cache_dir = c.data_dir + "/cache/url";
+  o.allowed = origin::AllowList::from_list(c.allowed_domains);
+  std::string file = c.allowed_domains_file;
+  std::error_code ec;
+  if (file.empty() && fs::exists("config/allowedDomains.json", ec)) file = "config/allowedDomains.json";
+  if (!file.empty()) o.allowed.add(origin::AllowList::from_json_file(file));  // throws: start-up error
+  o.allow_private = c.allow_private_origins;
+  o.max_bytes = c.origin_max_bytes;
+  o.timeout = std::chrono::seconds(c.origin_timeout);
+  o.revalidate = std::chrono::seconds(c.origin_revalidate);
+  o.piece_length = c.piece_size;
+  o.private_torrent = c.auth_enabled();
+  return o;
+}
+
 std::string prepare_dir(const std::string& dir, const char* what) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -86,6 +104,8 @@ struct App::Impl {
   std::unique_ptr<webseed::Webseed> webseed;
   // Last, so it goes first: its threads resume requests on the server's executors.
   std::unique_ptr<auth::Webhook> webhook;
+  std::unique_ptr<origin::Fetcher> origin;  // the same
+  std::string origin_hosts;                 // ALLOWED_DOMAINS, for the start-up log
 };
 
 App::App(Config config) : impl_(std::make_unique<Impl>()) {
@@ -156,9 +176,13 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     return webseed::SwarmCounts{c.seeders, c.leechers, c.completed};
   };
   wo.engine = m.engine.get();
-  wo.open_gateway = !m.config.auth_enabled();
+  wo.open_gateway = !m.config.auth_enabled() && m.config.open_gateway != 0;
   wo.metadata_timeout = m.config.metadata_timeout;
   wo.piece_timeout = m.config.piece_timeout;
+  auto oo = origin_options(m.config);
+  for (const auto& p : oo.allowed.patterns()) m.origin_hosts += (m.origin_hosts.empty() ? "" : ", ") + p;
+  m.origin = std::make_unique<origin::Fetcher>(std::move(oo), *m.catalog);
+  wo.origin = m.origin.get();
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
   admin::add_routes(m.server->router(), {m.config.access_token, m.catalog.get(), m.engine.get()});
   m.webseed->add_routes(m.server->router());
@@ -176,6 +200,9 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
                         {"indexing", s.indexing}, {"hashed", s.hashed},
                         {"reused", s.reused},     {"failed", s.failed},
                         {"peers", impl_->tracker->peers()}, {"swarms", impl_->tracker->swarms()}};
+    auto o = impl_->origin->stats();
+    j["origin"] = {{"fetches", o.fetches}, {"revalidations", o.revalidations}, {"failures", o.failures},
+                   {"coalesced", o.coalesced}};
     if (impl_->engine) {
       auto e = impl_->engine->stats();
       j["seed"] = {{"port", impl_->engine->peer_port()}, {"torrents", e.torrents}, {"peers", e.peers},
@@ -205,6 +232,9 @@ std::string App::metrics() const {
          static_cast<double>(s.failed));
   metric("seedcast_tracker_peers", "gauge", "Peers in the tracker's swarms.", static_cast<double>(m.tracker->peers()));
   metric("seedcast_tracker_swarms", "gauge", "Swarms the tracker knows.", static_cast<double>(m.tracker->swarms()));
+  auto o = m.origin->stats();
+  metric("seedcast_origin_fetches_total", "counter", "Files fetched from URLs since start.", static_cast<double>(o.fetches));
+  metric("seedcast_origin_failures_total", "counter", "URL fetches that failed since start.", static_cast<double>(o.failures));
   if (m.engine) {
     auto e = m.engine->stats();
     metric("seedcast_seed_torrents", "gauge", "Torrents the BitTorrent seed serves.", static_cast<double>(e.torrents));
@@ -249,6 +279,9 @@ uint16_t App::listen() {
     spdlog::info("private: tokens are checked by the AUTH_WEBHOOK");
   else
     spdlog::warn("no SECRET or JWT_PUBLIC_KEY configured: seedcast runs open, anyone who reaches it can fetch");
+  if (!m.origin_hosts.empty())
+    spdlog::info("torrents from URLs on {}{}", m.origin_hosts,
+                 m.config.allow_private_origins ? " (private addresses allowed)" : "");
   // Every second: the seed follows the catalog; every half interval: silent peers leave.
   m.housekeeping = std::thread([&m] {
     auto last_expiry = std::chrono::steady_clock::now();

@@ -25,7 +25,10 @@ CREATE TABLE IF NOT EXISTS torrents(
   comment      TEXT NOT NULL,
   source       TEXT NOT NULL,
   root         TEXT NOT NULL,
-  private      INTEGER NOT NULL DEFAULT 0);
+  private      INTEGER NOT NULL DEFAULT 0,
+  origin       TEXT NOT NULL DEFAULT '',
+  origin_etag  TEXT NOT NULL DEFAULT '',
+  origin_last_modified TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS files(
   info_hash TEXT NOT NULL,
   idx       INTEGER NOT NULL,
@@ -35,7 +38,7 @@ CREATE TABLE IF NOT EXISTS files(
   mtime_ns  INTEGER NOT NULL,
   PRIMARY KEY(info_hash, idx)) WITHOUT ROWID;
 )sql";
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // A prepared statement that finalizes itself.
 class Stmt {
@@ -116,7 +119,14 @@ Catalog::~Catalog() { sqlite3_close(db_); }
 void Catalog::migrate() {
   Stmt v(db_, "PRAGMA user_version");
   int64_t version = v.step() ? v.i64(0) : 0;
+  // A fresh database (version 0) was just created with every column.
   if (version == 1) exec(db_, "ALTER TABLE torrents ADD COLUMN private INTEGER NOT NULL DEFAULT 0");
+  if (version >= 1 && version < 3) {
+    exec(db_,
+         "ALTER TABLE torrents ADD COLUMN origin TEXT NOT NULL DEFAULT '';"
+         "ALTER TABLE torrents ADD COLUMN origin_etag TEXT NOT NULL DEFAULT '';"
+         "ALTER TABLE torrents ADD COLUMN origin_last_modified TEXT NOT NULL DEFAULT ''");
+  }
   if (version < kSchemaVersion) exec(db_, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
 }
 
@@ -124,7 +134,7 @@ void Catalog::load() {
   auto map = std::make_shared<Map>();
   Stmt t(db_,
          "SELECT info_hash,name,multi_file,info,length,piece_length,num_pieces,created,created_by,"
-         "comment,source,root,private FROM torrents");
+         "comment,source,root,private,origin,origin_etag,origin_last_modified FROM torrents");
   while (t.step()) {
     auto h = InfoHash::from_hex(t.str(0));
     if (!h) continue;
@@ -142,6 +152,9 @@ void Catalog::load() {
     tor->source = t.str(10);
     tor->root = t.str(11);
     tor->private_torrent = t.i64(12) != 0;
+    tor->origin = t.str(13);
+    tor->origin_etag = t.str(14);
+    tor->origin_last_modified = t.str(15);
     Stmt f(db_, "SELECT path,length,offset,mtime_ns FROM files WHERE info_hash=? ORDER BY idx");
     f.bind(1, h->hex());
     while (f.step())
@@ -201,11 +214,12 @@ result<void> Catalog::put(const Torrent& t) {
     Stmt(db_, "DELETE FROM files WHERE info_hash=?").bind(1, hex).step();
     Stmt ins(db_,
              "INSERT OR REPLACE INTO torrents(info_hash,name,multi_file,info,length,piece_length,"
-             "num_pieces,created,created_by,comment,source,root,private) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+             "num_pieces,created,created_by,comment,source,root,private,origin,origin_etag,origin_last_modified) "
+             "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     ins.bind(1, hex).bind(2, t.name).bind(3, int64_t{t.multi_file}).blob(4, t.info);
     ins.bind(5, static_cast<int64_t>(t.length)).bind(6, int64_t{t.piece_length}).bind(7, int64_t{t.num_pieces});
     ins.bind(8, t.created).bind(9, t.created_by).bind(10, t.comment).bind(11, t.source).bind(12, t.root);
-    ins.bind(13, int64_t{t.private_torrent});
+    ins.bind(13, int64_t{t.private_torrent}).bind(14, t.origin).bind(15, t.origin_etag).bind(16, t.origin_last_modified);
     ins.step();
     Stmt row(db_, "INSERT INTO files(info_hash,idx,path,length,offset,mtime_ns) VALUES(?,?,?,?,?,?)");
     for (size_t i = 0; i < t.files.size(); ++i) {

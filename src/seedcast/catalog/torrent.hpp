@@ -34,11 +34,16 @@ struct Torrent {
   // from an origin URL.
   std::string source;
   std::string root;    // directory that file paths are relative to
+  // Torrents made from a URL (source "url:" + origin): the URL and the validators it answered
+  // with, to tell later whether the origin's bytes changed. Empty for library torrents.
+  std::string origin;
+  std::string origin_etag;
+  std::string origin_last_modified;
 
   uint32_t last_piece_length() const {
     return num_pieces == 0 ? 0 : static_cast<uint32_t>(length - uint64_t(piece_length) * (num_pieces - 1));
   }
-  bool from_library() const { return !source.empty() && !from_swarm() && source.rfind("url:", 0) != 0; }
+  bool from_library() const { return !source.empty() && !from_swarm() && origin.empty() && source.rfind("url:", 0) != 0; }
   bool from_swarm() const { return source.rfind("swarm:", 0) == 0; }
   std::string disk_path(const File& f) const { return root + "/" + f.path; }
   // The file at `path` (inside the torrent), or nullptr.

@@ -115,10 +115,32 @@ const std::vector<Setting>& settings() {
                   &Config::gateway_lifetime, 1, 86400 * 365),
       int_setting("CACHE_MAX_BYTES", {}, "disk budget of fetched torrents' data (<DATA_DIR>/cache/swarm); 0 = unlimited",
                   &Config::cache_max_bytes, 0, std::numeric_limits<long>::max()),
+      int_setting("OPEN_GATEWAY", {},
+                  "in open mode (no key), 1: fetch any info-hash asked for from its swarm; 0: only torrents added "
+                  "through the admin API",
+                  &Config::open_gateway, 0, 1),
       int_setting("DHT", {}, "1: find public swarms through the DHT too (private torrents never use it)", &Config::dht,
                   0, 1),
       string_setting("WEB_DIR", {}, "folder of the pages and their assets (default: <executable>/../web)",
                      &Config::web_dir),
+      string_setting("ALLOWED_DOMAINS", {},
+                     "hosts /torrent/url/… may fetch from, comma-separated: exact names and globs "
+                     "(*.cdn.example.com); none by default",
+                     &Config::allowed_domains),
+      string_setting("ALLOWED_DOMAINS_FILE", {},
+                     "JSON array of allowed hosts, added to ALLOWED_DOMAINS (default: "
+                     "config/allowedDomains.json when it exists)",
+                     &Config::allowed_domains_file),
+      int_setting("ALLOW_PRIVATE_ORIGINS", {},
+                  "1: origins may resolve to loopback, private or link-local addresses (tests only)",
+                  &Config::allow_private_origins, 0, 1),
+      int_setting("ORIGIN_MAX_BYTES", {}, "largest file fetched from a URL, in bytes",
+                  &Config::origin_max_bytes, 1, 1L << 50),
+      int_setting("ORIGIN_TIMEOUT", {}, "seconds a whole fetch from a URL may take, redirects included",
+                  &Config::origin_timeout, 1, 86400),
+      int_setting("ORIGIN_REVALIDATE", {},
+                  "seconds between asking an origin whether a fetched file changed; 0 = every request",
+                  &Config::origin_revalidate, 0, 86400 * 365),
   };
   return table;
 }

@@ -41,6 +41,14 @@ struct Config {
   int gateway_lifetime = 600;   // seconds
   int64_t cache_max_bytes = 0;  // 0: unlimited
   int dht = 0;
+  int open_gateway = 1;
+  // Torrents from URLs (/torrent/url/…).
+  std::string allowed_domains;       // comma list of hosts and globs (*.cdn.example.com)
+  std::string allowed_domains_file;  // JSON array; empty: config/allowedDomains.json if it exists
+  bool allow_private_origins = false;  // let origins be loopback/private addresses (tests)
+  uint64_t origin_max_bytes = uint64_t{8} << 30;
+  int origin_timeout = 600;     // seconds for a whole fetch
+  int origin_revalidate = 60;   // seconds between asking an origin whether a cached file changed
 
   bool auth_enabled() const { return !secret.empty() || !jwt_public_key.empty() || !auth_webhook.empty(); }
 

@@ -95,7 +95,10 @@ struct Engine::Impl {
   struct Swarm {
     lt::torrent_handle handle;
     bool has_metadata = false;
-    std::vector<bool> have;  // verified pieces
+    std::vector<bool> have;  // verified pieces, and on disk
+    // Verified, but libtorrent may still be writing them (it hashes from its store buffer):
+    // they are had once a flush that was asked for after they passed completes.
+    std::vector<uint32_t> verified, flushing;
     std::vector<std::function<void()>> metadata_waiters;
     std::unordered_multimap<uint32_t, std::function<void()>> piece_waiters;
     int64_t last_used = 0;
@@ -201,13 +204,28 @@ struct Engine::Impl {
     if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
       auto it = swarms.find(info_hash_of(p->handle));
       if (it == swarms.end()) return;
-      auto piece = static_cast<uint32_t>(static_cast<int>(p->piece_index));
       Swarm& s = it->second;
-      if (piece >= s.have.size()) s.have.resize(piece + 1);
-      s.have[piece] = true;
-      auto [b, e] = s.piece_waiters.equal_range(piece);
-      for (auto w = b; w != e; ++w) wake.push_back(std::move(w->second));
-      s.piece_waiters.erase(b, e);
+      s.verified.push_back(static_cast<uint32_t>(static_cast<int>(p->piece_index)));
+      if (s.flushing.empty()) {
+        s.flushing.swap(s.verified);
+        s.handle.flush_cache();
+      }
+    } else if (auto* f = lt::alert_cast<lt::cache_flushed_alert>(a)) {
+      auto it = swarms.find(info_hash_of(f->handle));
+      if (it == swarms.end()) return;
+      Swarm& s = it->second;
+      for (uint32_t piece : s.flushing) {
+        if (piece >= s.have.size()) s.have.resize(piece + 1);
+        s.have[piece] = true;
+        auto [b, e] = s.piece_waiters.equal_range(piece);
+        for (auto w = b; w != e; ++w) wake.push_back(std::move(w->second));
+        s.piece_waiters.erase(b, e);
+      }
+      s.flushing.clear();
+      if (!s.verified.empty()) {
+        s.flushing.swap(s.verified);
+        s.handle.flush_cache();
+      }
     } else if (auto* m = lt::alert_cast<lt::metadata_received_alert>(a)) {
       InfoHash ih = info_hash_of(m->handle);
       auto it = swarms.find(ih);
@@ -228,6 +246,14 @@ struct Engine::Impl {
       if (it == swarms.end()) return;
       lt::torrent_status st = c->handle.status(lt::torrent_handle::query_pieces);
       refresh(it->second, st.pieces, wake);
+    } else if (auto* d = lt::alert_cast<lt::torrent_deleted_alert>(a)) {
+      // forget(): libtorrent deleted the files (a write in flight may have come after our
+      // first clean-up); now the folder goes.
+      InfoHash ih = InfoHash::from_bytes(d->info_hashes.v1.data());
+      if (!swarms.count(ih)) {
+        std::error_code ec;
+        fs::remove_all(save_path(ih), ec);
+      }
     } else if (auto* h = lt::alert_cast<lt::hash_failed_alert>(a)) {
       spdlog::warn("engine: {} (the piece is not sent; it is fetched again)", h->message());
     } else if (auto* l = lt::alert_cast<lt::listen_failed_alert>(a)) {
@@ -299,7 +325,7 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   // client that has uTP off. Incoming uTP is still accepted.
   s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
   s.set_int(lt::settings_pack::alert_mask, lt::alert_category::error | lt::alert_category::status |
-                                               lt::alert_category::piece_progress | (getenv("SEEDCAST_ENGINE_TRACE") ? lt::alert_category::connect | lt::alert_category::peer | lt::alert_category::peer_log: lt::alert_category_t{}));
+                                               lt::alert_category::piece_progress | lt::alert_category::storage | (getenv("SEEDCAST_ENGINE_TRACE") ? lt::alert_category::connect | lt::alert_category::peer | lt::alert_category::peer_log: lt::alert_category_t{}));
   s.set_str(lt::settings_pack::user_agent, "seedcast/0.1.0");
   s.set_str(lt::settings_pack::peer_fingerprint, "-SC0010-");
   impl_->session = std::make_unique<lt::session>(lt::session_params(std::move(s)));

@@ -133,7 +133,7 @@ result<catalog::Torrent> make_torrent(const EntrySpec& spec, const MakeOptions& 
   }
 
   // Pieces are handed out in order from one counter; each thread reads and hashes whole pieces.
-  std::vector<std::array<unsigned char, 20>> hashes(num_pieces);
+  std::vector<PieceHash> hashes(num_pieces);
   std::atomic<uint64_t> next{0}, done_bytes{0};
   std::atomic<bool> failed{false};
   std::mutex progress_mutex;
@@ -174,6 +174,15 @@ result<catalog::Torrent> make_torrent(const EntrySpec& spec, const MakeOptions& 
       return fail(make_error(errc::changed_on_disk));
   }
 
+  return build_torrent(spec, piece_length, hashes, options);
+}
+
+result<catalog::Torrent> build_torrent(const EntrySpec& spec, uint32_t piece_length,
+                                       const std::vector<PieceHash>& hashes, const MakeOptions& options) {
+  const uint64_t total = spec.total();
+  const uint64_t num_pieces = hashes.size();
+  if (spec.files.empty() || total == 0) return fail(make_error(errc::empty_torrent));
+  if (piece_length == 0 || (total + piece_length - 1) / piece_length != num_pieces) return fail(make_error(errc::io_error));
   lt::file_storage storage;
   for (const auto& f : spec.files) {
     storage.add_file(spec.multi_file ? spec.name + "/" + f.path : f.path, static_cast<std::int64_t>(f.length));
@@ -186,9 +195,13 @@ result<catalog::Torrent> make_torrent(const EntrySpec& spec, const MakeOptions& 
                 lt::sha1_hash(reinterpret_cast<const char*>(hashes[i].data())));
   }
   if (options.private_torrent) ct.set_priv(true);
-  lt::entry e = ct.generate();
   std::string info;
-  lt::bencode(std::back_inserter(info), e["info"]);
+  try {
+    lt::entry e = ct.generate();  // throws on a piece hash of all zeros (libtorrent's "unset")
+    lt::bencode(std::back_inserter(info), e["info"]);
+  } catch (const std::exception&) {
+    return fail(make_error(errc::io_error));
+  }
 
   catalog::Torrent t;
   lt::hasher h(info.data(), static_cast<int>(info.size()));

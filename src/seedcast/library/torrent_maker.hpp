@@ -1,6 +1,7 @@
 #pragma once
 // Making v1 torrents from files on disk: describe a file or folder, hash its pieces on every
 // core, and produce the catalog record and .torrent bytes (bencoded by libtorrent).
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -44,6 +45,14 @@ struct MakeOptions {
   std::function<void(uint64_t, uint64_t)> progress;
   const std::atomic<bool>* cancel = nullptr;
 };
+
+using PieceHash = std::array<unsigned char, 20>;  // SHA-1 of one piece
+
+// The catalog record of a v1 torrent (no pad files) whose pieces are already hashed: the info
+// dictionary is built around `hashes` by libtorrent. Used by make_torrent and by anything that
+// hashes as bytes arrive (URL torrents). Only the info-dictionary options of `options` apply.
+result<catalog::Torrent> build_torrent(const EntrySpec& spec, uint32_t piece_length,
+                                       const std::vector<PieceHash>& hashes, const MakeOptions& options);
 
 // Hashes and builds a v1 torrent (no pad files). Fails with errc::changed_on_disk when a file
 // changes while it is being read, errc::empty_torrent when there is no data.

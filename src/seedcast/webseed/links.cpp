@@ -38,6 +38,12 @@ std::string webseed_url(const Base& b, const catalog::Torrent& t) {
   return u;
 }
 
+std::vector<std::string> url_list(const Base& b, const catalog::Torrent& t) {
+  std::vector<std::string> l{webseed_url(b, t)};
+  if (!t.origin.empty()) l.push_back(t.origin);
+  return l;
+}
+
 std::string file_url(const Base& b, const catalog::Torrent& t, const catalog::File& f) {
   std::string u = listing_url(b, t) + "/";
   if (t.multi_file) u += text::percent_encode(t.name) + "/";

@@ -27,6 +27,8 @@ std::string watch_url(const Base& b, const catalog::Torrent& t);
 // BEP 19 webseed: the exact file URL for a single-file torrent, the folder URL (ending in '/')
 // for a multi-file one.
 std::string webseed_url(const Base& b, const catalog::Torrent& t);
+// The torrent's url-list: this server's webseed, then, for a torrent made from a URL, that URL.
+std::vector<std::string> url_list(const Base& b, const catalog::Torrent& t);
 // The URL of one file, in the BEP 19 form <…>/<name>/<path> for multi-file torrents.
 std::string file_url(const Base& b, const catalog::Torrent& t, const catalog::File& f);
 // This server's trackers: HTTP announce, then the WebSocket one (ws:// or wss://).

@@ -15,6 +15,7 @@
 #include "seedcast/library/torrent_maker.hpp"
 #include "seedcast/webseed/file_cache.hpp"
 #include "seedcast/webseed/links.hpp"
+#include "seedcast/webseed/url_routes.hpp"
 
 namespace seedcast::webseed {
 using http::Request;
@@ -149,14 +150,17 @@ struct Webseed::Impl {
   asio::awaitable<Response> torrent(const Request& req) const {
     auto found = co_await lookup(std::string(req.param("hash")));
     if (auto* r = std::get_if<Response>(&found)) co_return std::move(*r);
-    const auto& t = *std::get<catalog::TorrentPtr>(found);
+    co_return torrent_answer(req, *std::get<catalog::TorrentPtr>(found));
+  }
+
+  Response torrent_answer(const Request& req, const catalog::Torrent& t) const {
     Base b = base(req);
     library::Links links;
     links.announce = trackers(b);
-    links.url_list.push_back(webseed_url(b, t));
+    links.url_list = url_list(b, t);
     Response r = Response::text(200, library::torrent_file(t, links), "application/x-bittorrent");
     set_disposition(r, "attachment", t.name + ".torrent");
-    co_return r;
+    return r;
   }
 
   nlohmann::ordered_json listing_json(const catalog::Torrent& t, const Base& b) const {
@@ -183,7 +187,7 @@ struct Webseed::Impl {
             {"private", t.private_torrent},
             {"magnetURI", magnet_uri(b, t, trackers(b))},
             {"torrentURL", torrent_url(b, t)},
-            {"urlList", nlohmann::ordered_json::array({webseed_url(b, t)})},
+            {"urlList", url_list(b, t)},
             {"announce", trackers(b)},
             {"numPeers", counts.seeders + counts.leechers},
             {"seeders", counts.seeders},
@@ -191,6 +195,19 @@ struct Webseed::Impl {
             {"completed", counts.completed},
             {"watchURL", watch_url(b, t)},
             {"files", std::move(files)}};
+  }
+
+  // A torrent made from a URL, in the format /torrent/url/… was asked for.
+  Response url_answer(const Request& req, const catalog::Torrent& t, std::string_view format) const {
+    if (blacklist.contains(t.info_hash)) return Response::error(451, "this torrent is not available");
+    if (format == "torrent") return torrent_answer(req, t);
+    Base b = base(req);
+    if (format == "magnet") return Response::text(200, magnet_uri(b, t, trackers(b)), "text/plain; charset=utf-8");
+    auto j = listing_json(t, b);
+    j["origin"] = t.origin;
+    j["torrentUrl"] = torrent_url(b, t);
+    j["magnet"] = magnet_uri(b, t, trackers(b));
+    return Response::json(200, j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   }
 
   asio::awaitable<Response> listing(const Request& req) const {
@@ -369,6 +386,12 @@ void Webseed::add_routes(http::Router& router) {
              [impl](Request& req) -> asio::awaitable<Response> { co_return co_await impl->listing(req); });
   router.add({Method::get}, "/file/{hash}/{*path}",
              [impl](Request& req) -> asio::awaitable<Response> { co_return co_await impl->file(req); });
+  if (impl->options.origin) {
+    add_url_routes(router, *impl->options.origin, [impl](const Request& req, const catalog::Torrent& t,
+                                                         std::string_view format) {
+      return impl->url_answer(req, t, format);
+    });
+  }
 }
 
 }  // namespace seedcast::webseed

@@ -18,6 +18,9 @@ class Router;
 namespace seedcast::engine {
 class Engine;
 }
+namespace seedcast::origin {
+class Fetcher;
+}
 
 namespace seedcast::webseed {
 
@@ -41,6 +44,7 @@ struct Options {
   int metadata_timeout = 20;  // seconds to wait for a swarm's metadata before 504
   int piece_timeout = 15;     // seconds to wait for a piece before 503 (or, mid-body, giving up)
   uint32_t read_ahead = 8 * 1024 * 1024;  // bytes asked for past a range, for sequential video
+  origin::Fetcher* origin = nullptr;  // torrents from URLs (/torrent/url/…); none when null
 };
 
 class FileCache;

@@ -1,6 +1,7 @@
 #include "seedcast/catalog/catalog.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "seedcast/catalog/blacklist.hpp"
 #include "test_util.hpp"
@@ -106,6 +107,55 @@ TEST(Blacklist, ParsesHashesAndReloadsOnChange) {
   EXPECT_TRUE(b.reload());
   EXPECT_TRUE(b.contains(*InfoHash::from_hex(kB)));
   EXPECT_FALSE(b.reload());  // unchanged
+}
+
+}  // namespace
+}  // namespace seedcast::catalog
+
+namespace seedcast::catalog {
+namespace {
+
+// A catalog written by schema 2 (before URL torrents) opens, keeps its rows, and then stores the
+// origin fields.
+TEST(Catalog, MigratesSchema2AndPersistsOriginFields) {
+  test::TempDir dir;
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "catalog.db").c_str(), &db), SQLITE_OK);
+    const char* v2 = R"sql(
+CREATE TABLE torrents(info_hash TEXT PRIMARY KEY, name TEXT NOT NULL, multi_file INTEGER NOT NULL,
+  info BLOB NOT NULL, length INTEGER NOT NULL, piece_length INTEGER NOT NULL, num_pieces INTEGER NOT NULL,
+  created INTEGER NOT NULL, created_by TEXT NOT NULL, comment TEXT NOT NULL, source TEXT NOT NULL,
+  root TEXT NOT NULL, private INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE files(info_hash TEXT NOT NULL, idx INTEGER NOT NULL, path TEXT NOT NULL, length INTEGER NOT NULL,
+  offset INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, PRIMARY KEY(info_hash, idx)) WITHOUT ROWID;
+INSERT INTO torrents VALUES('053178313d2010436197e454511d8473bf30c616','Old',0,'d4:infoe',5,16384,1,1,'x','','Old','/lib',0);
+INSERT INTO files VALUES('053178313d2010436197e454511d8473bf30c616',0,'Old',5,0,7);
+PRAGMA user_version=2;
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, v2, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  {
+    Catalog c(dir / "catalog.db");
+    auto old = c.find(*InfoHash::from_hex(kA));
+    ASSERT_TRUE(old);
+    EXPECT_EQ(old->name, "Old");
+    EXPECT_EQ(old->origin, "");
+    Torrent u = sample(kB, "clip.mp4");
+    u.source = "url:https://cdn.example.com/v/clip.mp4";
+    u.origin = "https://cdn.example.com/v/clip.mp4";
+    u.origin_etag = "\"abc\"";
+    u.origin_last_modified = "Sun, 06 Nov 1994 08:49:37 GMT";
+    ASSERT_TRUE(c.put(u));
+  }
+  Catalog c(dir / "catalog.db");
+  auto u = c.find_source("url:https://cdn.example.com/v/clip.mp4");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->origin, "https://cdn.example.com/v/clip.mp4");
+  EXPECT_EQ(u->origin_etag, "\"abc\"");
+  EXPECT_EQ(u->origin_last_modified, "Sun, 06 Nov 1994 08:49:37 GMT");
+  EXPECT_EQ(c.size(), 2u);
 }
 
 }  // namespace

@@ -84,3 +84,30 @@ TEST(Config, EverySettingHasAFlagName) {
 
 }  // namespace
 }  // namespace seedcast
+
+namespace seedcast {
+namespace {
+
+TEST(Config, OriginSettings) {
+  Config d = load_config(sources({}, {}, {}));
+  EXPECT_EQ(d.allowed_domains, "");
+  EXPECT_FALSE(d.allow_private_origins);
+  EXPECT_EQ(d.origin_max_bytes, uint64_t{8} << 30);
+  EXPECT_EQ(d.origin_timeout, 600);
+  EXPECT_EQ(d.origin_revalidate, 60);
+  Config c = load_config(sources({}, {{"ALLOWED_DOMAINS", "a.example.com,*.b.example.com"}, {"ALLOW_PRIVATE_ORIGINS", "1"},
+                                      {"ORIGIN_MAX_BYTES", "17179869184"}, {"ORIGIN_TIMEOUT", "5"}},
+                                 {{"ORIGIN_REVALIDATE", "0"}, {"ALLOWED_DOMAINS_FILE", "/etc/seedcast/domains.json"}}));
+  EXPECT_EQ(c.allowed_domains, "a.example.com,*.b.example.com");
+  EXPECT_TRUE(c.allow_private_origins);
+  EXPECT_EQ(c.origin_max_bytes, uint64_t{16} << 30);
+  EXPECT_EQ(c.origin_timeout, 5);
+  EXPECT_EQ(c.origin_revalidate, 0);
+  EXPECT_EQ(c.allowed_domains_file, "/etc/seedcast/domains.json");
+  EXPECT_THROW(load_config(sources({}, {{"ALLOW_PRIVATE_ORIGINS", "yes"}}, {})), std::invalid_argument);
+  EXPECT_THROW(load_config(sources({}, {{"ORIGIN_TIMEOUT", "0"}}, {})), std::invalid_argument);
+  EXPECT_THROW(load_config(sources({}, {{"ORIGIN_MAX_BYTES", "0"}}, {})), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace seedcast

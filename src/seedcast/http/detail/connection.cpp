@@ -27,7 +27,6 @@ using asio::use_awaitable;
 namespace {
 
 constexpr uint64_t kCorkThreshold = 256 * 1024;
-constexpr std::chrono::seconds kMaxHandlerTime{300};
 constexpr std::chrono::seconds kMaxBodyWait{300};
 
 // "Date: …\r\n", formatted once a second per thread.
@@ -244,8 +243,9 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
       res.fields += opt.own_error_fields;
       keep_alive = false;
     } else {
-      // Handlers bound their own waits (e.g. for a swarm's metadata); this only backs them up.
-      c->expire_in(kMaxHandlerTime);
+      // The request is in; handlers bound their own waits (a swarm's metadata, an origin fetch
+      // that may take minutes).
+      c->deadline = clock::time_point::max();
       try {
         res = co_await shared->handler(req);
       } catch (const std::exception& e) {
