@@ -12,9 +12,15 @@ asio::awaitable<bool> wait_until(std::chrono::steady_clock::time_point deadline,
   auto ex = co_await asio::this_coro::executor;
   while (!ready()) {
     if (std::chrono::steady_clock::now() >= deadline) co_return false;
-    // The timer is shared with the wake-up, which may come after this coroutine is gone.
+    // The wake-up may come, or be dropped, on another thread and after this coroutine is gone:
+    // it holds the timer weakly, so the timer only ever lives and dies on this executor.
     auto timer = std::make_shared<asio::steady_timer>(ex, deadline);
-    std::function<void()> wake = [timer, ex] { asio::post(ex, [timer] { timer->cancel(); }); };
+    std::weak_ptr<asio::steady_timer> weak = timer;
+    std::function<void()> wake = [weak, ex] {
+      asio::post(ex, [weak] {
+        if (auto t = weak.lock()) t->cancel();
+      });
+    };
     subscribe(std::move(wake));
     error_code ec;
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
