@@ -334,3 +334,18 @@ def seeders():
     yield lambda *a, **kw: made.append(Seeder(*a, **kw)) or made[-1]
     for s in made:
         s.stop()
+
+
+def test_dashboard_in_headless_chromium(library, server_factory):
+    sys.path.insert(0, str(H.REPO / "tests" / "webtorrent"))
+    import wt_harness as W
+    W.require_chromium()
+    srv = server_factory(library.root, ACCESS_TOKEN=TOKEN)
+    with srv.running():
+        ok(api(srv, "POST", "/seed", {"list": [{"channel": b64(srv.ih(H.SINGLE_NAME)), "label": "clip"},
+                                               {"channel": b64(srv.ih(H.MULTI_NAME)), "label": "show"}]}))
+        res = W.run_node("ui_check.mjs", ["--url", f"{srv.base}/ui?token={TOKEN}&interval=500", "--channels", 2,
+                                          "--timeout", 60], timeout=90)
+        assert res.get("ok") and res.get("returncode") == 0, f"dashboard check failed:\n{json.dumps(res, indent=1)}"
+        assert res["after"]["workers"][0]["pid"] == srv.proc.pid
+        assert ok(api(srv, "GET", f"/stats/{srv.proc.pid}"))["restarts"] == 1
