@@ -94,12 +94,9 @@ function drawChart () {
     line.dataset.pid = pid
     nodes.push(line)
   })
-  const label = document.createElementNS(ns, 'text')
-  label.setAttribute('x', 4)
-  label.setAttribute('y', 12)
-  label.textContent = `max ${rate(max)} · last ${history.length} samples, every ${interval / 1000} s`
-  nodes.push(label)
   svg.replaceChildren(...nodes)
+  document.getElementById('chart-caption').textContent =
+    `top of the chart: ${rate(max)} · last ${history.length} samples, every ${interval / 1000} s`
   document.getElementById('legend').replaceChildren(...pids.map((pid, i) =>
     el('span', {}, el('span', { class: 'swatch', style: `background:${COLORS[i % COLORS.length]}` }), `worker ${pid}`)))
 }

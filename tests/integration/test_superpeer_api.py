@@ -85,6 +85,46 @@ def download_from_engine(srv, ih, tmp_path, name="dl"):
     return H.read_tree(out)
 
 
+class TrackerLog:
+    """A stand-in HTTP tracker on 127.0.0.1 that records the info-hashes announced to it."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        self.hashes = set()
+        log = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                q = urllib.parse.urlsplit(self.path).query
+                for k, v in urllib.parse.parse_qsl(q, encoding="latin-1"):
+                    if k == "info_hash":
+                        log.hashes.add(v.encode("latin-1").hex())
+                body = b"d8:intervali60e5:peers0:e"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/announce"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def tracker_log():
+    t = TrackerLog()
+    yield t
+    t.close()
+
+
 @pytest.fixture
 def empty_library(tmp_path):
     lib = tmp_path / "empty-library"
@@ -187,7 +227,7 @@ def test_bodies_and_status_codes(library, server_factory):
         assert w["state"] == "running" and w["rss"] > 1000 and w["cpu"] >= 0  # rss in KB
 
 
-def test_seed_library_channels_stats_stop_restart(library, server_factory, tmp_path):
+def test_seed_library_channels_stats_stop_restart(library, server_factory, tmp_path, tracker_log):
     srv = server_factory(library.root, ACCESS_TOKEN=TOKEN)
     with srv.running():
         pid = srv.proc.pid
@@ -198,7 +238,7 @@ def test_seed_library_channels_stats_stop_restart(library, server_factory, tmp_p
             {"channel": ch_single, "label": "clip", "priority": 2, "maxConnections": 20, "keepAlive": True,
              "signal1": f"http://127.0.0.1:{srv.port}/announce", "token": "customer", "trackerZone": "eu",
              "live": False, "noUseDiskCache": False},
-            {"channel": ch_multi, "label": "show"}]}))
+            {"channel": ch_multi, "label": "show", "signal2": tracker_log.url}]}))
         assert {c["infoHash"] for c in r["list"]} == {single, multi}
         c = wait_channel(srv, ch_single, lambda c: c["state"] == "seeding", "the clip seeding")
         assert c["label"] == "clip" and c["priority"] == 2 and c["maxConnections"] == 20 and c["keepAlive"]
@@ -207,6 +247,11 @@ def test_seed_library_channels_stats_stop_restart(library, server_factory, tmp_p
         assert channel(srv, b64(bytes.fromhex(multi)))["label"] == "show"
         assert channel(srv, b64(multi))["label"] == "show"
         assert ok(api(srv, "GET", f"/stats/{pid}"))["pid"] == pid
+        # signal2: the engine announces the channel to that extra tracker
+        deadline = time.monotonic() + 30
+        while multi not in tracker_log.hashes and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert multi in tracker_log.hashes, tracker_log.hashes
 
         files = download_from_engine(srv, single, tmp_path, "first")
         assert files == {H.SINGLE_NAME: library.data(H.SINGLE_NAME)}

@@ -195,7 +195,9 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
   admin::add_routes(m.server->router(), {m.config.access_token, m.catalog.get(), m.engine.get()});
   if (m.engine)
     m.seeder = std::make_unique<superpeer::EngineSeeder>(
-        *m.engine, *m.catalog, superpeer::EngineSeederOptions{static_cast<size_t>(m.config.seed_max_channels)});
+        *m.engine, *m.catalog,
+        superpeer::EngineSeederOptions{static_cast<size_t>(m.config.seed_max_channels), m.config.signal1,
+                                       m.config.signal2});
   superpeer::add_routes(m.server->router(),
                         {m.config.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir});
   m.webseed->add_routes(m.server->router());

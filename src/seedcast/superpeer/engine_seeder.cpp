@@ -57,11 +57,14 @@ struct EngineSeeder::Impl {
     return !t || t->from_swarm();
   }
 
-  static engine::ChannelOptions options_of(const SeedSpec& s, bool paused) {
+  engine::ChannelOptions options_of(const SeedSpec& s, bool paused) const {
     engine::ChannelOptions o;
     o.max_connections = s.max_connections;
-    for (const auto& t : {s.signal1, s.signal2})
-      if (!t.empty()) o.trackers.push_back(t);
+    // ws:// and wss:// are WebRTC trackers: a native BitTorrent engine cannot announce there.
+    for (const auto& t : {s.signal1.empty() ? options.signal1 : s.signal1,
+                          s.signal2.empty() ? options.signal2 : s.signal2})
+      if (t.rfind("http://", 0) == 0 || t.rfind("https://", 0) == 0 || t.rfind("udp://", 0) == 0)
+        o.trackers.push_back(t);
     o.keep = s.keep_alive;
     o.paused = paused;
     return o;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "seedcast/superpeer/seeder.hpp"
@@ -21,6 +22,7 @@ namespace seedcast::superpeer {
 
 struct EngineSeederOptions {
   size_t max_channels = 0;  // SEED_MAX_CHANNELS: channels seeded at once; 0: no cap
+  std::string signal1, signal2;  // the server's settings: a channel's trackers when it names none
 };
 
 // Which channels are seeded when at most `cap` may be (0: all): the highest priority first,
