@@ -243,6 +243,8 @@ def test_seed_library_channels_stats_stop_restart(library, server_factory, tmp_p
         c = wait_channel(srv, ch_single, lambda c: c["state"] == "seeding", "the clip seeding")
         assert c["label"] == "clip" and c["priority"] == 2 and c["maxConnections"] == 20 and c["keepAlive"]
         assert c["workers"] == [pid] and c["infoHash"] == single
+        assert c["connectionLimit"] == 20  # maxConnections reached libtorrent
+        assert channel(srv, ch_multi)["connectionLimit"] == 0
         # any spelling of a channel finds it: standard or URL-safe, raw bytes or hex
         assert channel(srv, b64(bytes.fromhex(multi)))["label"] == "show"
         assert channel(srv, b64(multi))["label"] == "show"
@@ -297,7 +299,10 @@ def test_priority_decides_under_seed_max_channels(library, server_factory):
         assert channel(srv, high)["state"] == "queued"
 
 
-def test_seed_a_magnet_only_another_client_has(empty_library, server_factory, tmp_path, seeders):
+@pytest.mark.parametrize("form", ["magnet", "info-hash"])
+def test_seed_a_torrent_only_another_client_has(empty_library, server_factory, tmp_path, seeders, form):
+    # magnet: the engine announces to the magnet's tracker itself; a bare info-hash: it meets the
+    # peers seedcast's tracker knows, and the tracker hands the engine out once it is a seed.
     srv = server_factory(empty_library, expected=0, ACCESS_TOKEN=TOKEN, GATEWAY_LIFETIME=1)
     content = tmp_path / "content"
     files = make_content(content, multi=False)
@@ -307,7 +312,7 @@ def test_seed_a_magnet_only_another_client_has(empty_library, server_factory, tm
         torrent = make_torrent(content, "gw-clip.mp4", announce)
         ih = info_hash(torrent)
         magnet = f"magnet:?xt=urn:btih:{ih}&dn=gw-clip.mp4&tr={urllib.parse.quote(announce, safe='')}"
-        ch = b64(magnet)
+        ch = b64(magnet) if form == "magnet" else b64(bytes.fromhex(ih))
         r = ok(api(srv, "POST", "/seed", {"list": [{"channel": ch, "keepAlive": True, "label": "gw"}]}))
         assert r["list"] == [{"channel": ch, "infoHash": ih}]
         (tmp_path / "t.torrent").write_bytes(torrent)
@@ -316,7 +321,7 @@ def test_seed_a_magnet_only_another_client_has(empty_library, server_factory, tm
         # same channel
         c = wait_channel(srv, ch, lambda c: c["state"] == "seeding" and c["progress"] == 1, "the channel complete",
                          timeout=90)
-        assert channel(srv, b64(ih))["label"] == "gw"
+        assert channel(srv, b64(ih))["label"] == "gw" and channel(srv, b64(magnet))["label"] == "gw"
         other.stop()
         time.sleep(2.5)  # over GATEWAY_LIFETIME: a keepAlive channel stays in the engine
         assert channel(srv, ch)["state"] == "seeding"

@@ -656,6 +656,8 @@ std::optional<TorrentStats> Engine::torrent_stats(const InfoHash& h) const {
   st.uploaded = static_cast<uint64_t>(s.total_payload_upload);
   st.upload_rate = static_cast<uint64_t>(std::max(0, s.upload_payload_rate));
   st.progress = s.progress;
+  const int limit = handle.max_connections();
+  st.connection_limit = limit > 0 && limit < (1 << 24) - 1 ? limit : 0;  // 2^24-1: libtorrent's "unlimited"
   return st;
 }
 

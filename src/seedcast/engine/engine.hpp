@@ -69,6 +69,7 @@ struct TorrentStats {
   uint64_t uploaded = 0;     // payload bytes since the torrent entered the engine
   uint64_t upload_rate = 0;  // payload bytes per second, as libtorrent averages it
   double progress = 0;       // 0..1 of the pieces wanted
+  int connection_limit = 0;  // libtorrent's per-torrent connection limit; 0: none
 };
 
 // The v1 info-hash a magnet URI names (xt=urn:btih:, hex or base32). Pure, no session needed.

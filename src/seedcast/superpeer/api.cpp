@@ -52,6 +52,7 @@ json channel_json(const ChannelStats& c) {
           {"keepAlive", c.keep_alive},
           {"noUseDiskCache", c.no_use_disk_cache},
           {"maxConnections", c.max_connections},
+          {"connectionLimit", c.connection_limit},
           {"peers", c.peers},
           {"uploaded", kb(c.uploaded)},
           {"uploadedBytes", c.uploaded},

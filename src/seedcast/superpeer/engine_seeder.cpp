@@ -127,6 +127,7 @@ struct EngineSeeder::Impl {
       c.uploaded = ts->uploaded;
       c.upload_rate = ts->upload_rate;
       c.progress = ts->progress;
+      c.connection_limit = ts->connection_limit;
     }
     if (!running) c.state = "stopped";
     else if (!e.active) c.state = "queued";

@@ -31,6 +31,7 @@ struct ChannelStats {
   bool keep_alive = false;
   bool no_use_disk_cache = false;
   int max_connections = 0;
+  int connection_limit = 0;  // what the engine applies (max_connections, at least 2); 0: none
   size_t peers = 0;
   uint64_t uploaded = 0;     // bytes since the channel entered its worker's engine
   uint64_t upload_rate = 0;  // bytes per second
