@@ -608,9 +608,6 @@ void Engine::forget(const InfoHash& h) {
   for (auto& w : wake) w();
 }
 
-}  // namespace seedcast::engine
-
-namespace seedcast::engine {
 
 void Engine::hold(const InfoHash& h, ChannelOptions options) {
   std::lock_guard lock(impl_->mutex);
@@ -668,9 +665,6 @@ bool Engine::serving(const InfoHash& h) const {
   return sw != impl_->swarms.end() && sw->second.finished && impl_->wants_all(h);
 }
 
-}  // namespace seedcast::engine
-
-namespace seedcast::engine {
 
 result<InfoHash> magnet_info_hash(std::string_view magnet) {
   lt::error_code ec;
