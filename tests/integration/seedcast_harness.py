@@ -237,7 +237,7 @@ _SERVER_ENV_KEYS = ("HOST", "PORT", "listenPort", "LIBRARY", "DATA_DIR", "PORT_F
                     "SECRET", "JWT_PUBLIC_KEY", "AUTH_WEBHOOK", "AUTH_WEBHOOK_TTL", "ANNOUNCE_INTERVAL",
                     "signal1", "signal2", "SIGNAL1", "SIGNAL2", "WEB_DIR", "PEER_PORT",
                     "ACCESS_TOKEN", "METADATA_TIMEOUT", "PIECE_TIMEOUT", "GATEWAY_LIFETIME",
-                    "CACHE_MAX_BYTES", "DHT", "OPEN_GATEWAY",
+                    "CACHE_MAX_BYTES", "DHT", "OPEN_GATEWAY", "accessToken", "SEED_MAX_CHANNELS",
                     "ALLOWED_DOMAINS", "ALLOWED_DOMAINS_FILE", "ALLOW_PRIVATE_ORIGINS",
                     "ORIGIN_MAX_BYTES", "ORIGIN_TIMEOUT", "ORIGIN_REVALIDATE")
 

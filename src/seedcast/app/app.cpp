@@ -22,6 +22,8 @@
 #include "seedcast/http/server.hpp"
 #include "seedcast/library/library.hpp"
 #include "seedcast/origin/fetcher.hpp"
+#include "seedcast/superpeer/api.hpp"
+#include "seedcast/superpeer/engine_seeder.hpp"
 #include "seedcast/tracker/routes.hpp"
 #include "seedcast/tracker/tracker.hpp"
 #include "seedcast/web/web.hpp"
@@ -96,6 +98,7 @@ struct App::Impl {
   std::unique_ptr<auth::JwtVerifier> verifier;
   std::unique_ptr<tracker::Tracker> tracker;
   std::unique_ptr<engine::Engine> engine;
+  std::unique_ptr<superpeer::Seeder> seeder;  // the super peer's channels, in this process's engine
   std::thread housekeeping;
   std::mutex housekeeping_mutex;
   std::condition_variable housekeeping_wake;
@@ -145,7 +148,10 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     m.engine = std::make_unique<engine::Engine>(std::move(eo));
   }
   m.server = std::make_unique<http::Server>(server_options(m.config));
-  m.server->use(http::cors({}));
+  http::CorsOptions cors;
+  cors.allow_methods += ", POST, DELETE";  // the super-peer and admin APIs, from a dashboard elsewhere
+  cors.allow_headers += ", X-Access-Token";
+  m.server->use(http::cors(std::move(cors)));
 
   auth::Options ao;
   if (m.verifier) {
@@ -158,7 +164,9 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     ao.verify = [w = m.webhook.get()](std::string token) { return w->verify(std::move(token)); };
   }
   ao.public_paths = {"/healthz", "/metrics", "/sw.min.js"};
-  ao.public_prefixes = {"/assets/", "/api/"};  // the admin API wants the access token instead
+  // The admin and super-peer APIs want the access token instead.
+  ao.public_paths.insert(ao.public_paths.end(), {"/ping", "/seed", "/stats", "/stop_all", "/restart_all", "/ui"});
+  ao.public_prefixes = {"/assets/", "/api/", "/stats/", "/stop/", "/restart/"};
   ao.refuse = [](const http::Request& req, int status, std::string_view why) {
     bool tracker_route = req.path == "/announce" || req.path == "/scrape";
     return tracker_route && !req.websocket ? tracker::failure(status, why) : http::Response::error(status, why);
@@ -185,6 +193,13 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
   wo.origin = m.origin.get();
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
   admin::add_routes(m.server->router(), {m.config.access_token, m.catalog.get(), m.engine.get()});
+  if (m.engine)
+    m.seeder = std::make_unique<superpeer::EngineSeeder>(
+        *m.engine, *m.catalog,
+        superpeer::EngineSeederOptions{static_cast<size_t>(m.config.seed_max_channels), m.config.signal1,
+                                       m.config.signal2});
+  superpeer::add_routes(m.server->router(),
+                        {m.config.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir});
   m.webseed->add_routes(m.server->router());
   web::add_routes(m.server->router(), *m.catalog, {m.config.public_url, m.config.web_dir});
   tracker::add_routes(m.server->router(), *m.tracker,
@@ -192,7 +207,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
                          return !b->contains(h) && (c->find(h) != nullptr || (e && e->fetching(h)));
                        },
                        [e = m.engine.get()](const InfoHash& h) -> uint16_t {
-                         return e && e->seeding(h) ? e->peer_port() : 0;
+                         return e && e->serving(h) ? e->peer_port() : 0;
                        }});
   m.server->router().add({http::Method::get}, "/healthz", [this](http::Request&) -> asio::awaitable<http::Response> {
     auto s = impl_->library->stats();
@@ -258,6 +273,7 @@ App::~App() {
   impl_->housekeeping_wake.notify_all();
   if (impl_->housekeeping.joinable()) impl_->housekeeping.join();
   // Before the server: the engine's wake-ups post to the server's executors.
+  impl_->seeder.reset();
   impl_->engine.reset();
   if (impl_->library) impl_->library->stop();
 }

@@ -35,7 +35,8 @@ struct Config {
   std::string signal1, signal2;  // extra trackers put in every .torrent
   std::string web_dir;          // pages and assets; empty: <executable>/../web
   int peer_port = 6881;         // BitTorrent seed; 0: any free port; -1: no seed
-  std::string access_token;     // admin API; empty: none
+  std::string access_token;     // admin and super-peer APIs (accessToken); empty: none
+  int seed_max_channels = 0;    // super peer: channels seeded at once; 0: no cap
   int metadata_timeout = 20;    // seconds
   int piece_timeout = 15;       // seconds
   int gateway_lifetime = 600;   // seconds

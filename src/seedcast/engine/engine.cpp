@@ -4,6 +4,7 @@
 
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
+#include <libtorrent/announce_entry.hpp>
 #include <libtorrent/magnet_uri.hpp>
 #include <libtorrent/peer_info.hpp>
 #include <libtorrent/session.hpp>
@@ -103,8 +104,11 @@ struct Engine::Impl {
     std::unordered_multimap<uint32_t, std::function<void()>> piece_waiters;
     int64_t last_used = 0;
     int64_t added = 0;
+    bool finished = false;  // a seed: every piece had (as of the last torrent_finished_alert)
   };
   std::unordered_map<InfoHash, Swarm> swarms;
+  // Torrents held as super-peer channels (hold()).
+  std::unordered_map<InfoHash, ChannelOptions> held;
   std::atomic<uint64_t> downloaded{0};
   std::atomic<uint64_t> cache_bytes{0};
   int64_t last_cache_check = 0;
@@ -113,6 +117,33 @@ struct Engine::Impl {
   std::atomic<bool> stopping{false};
 
   std::string save_path(const InfoHash& h) const { return options.cache_dir + "/" + h.hex(); }
+
+  // A held gateway torrent that is not paused wants every piece. Caller holds the mutex.
+  bool wants_all(const InfoHash& h) const {
+    auto it = held.find(h);
+    return it != held.end() && !it->second.paused;
+  }
+
+  // Applies a channel's options to its torrent; `want_all` for a gateway torrent with metadata
+  // puts every piece at normal priority. Caller holds the mutex.
+  static void apply(const lt::torrent_handle& h, const ChannelOptions& o, bool want_all) {
+    h.set_max_connections(o.max_connections > 0 ? std::max(2, o.max_connections) : -1);
+    for (const auto& url : o.trackers) h.add_tracker(lt::announce_entry(url));
+    if (o.paused) {
+      h.pause(lt::torrent_handle::graceful_pause);
+      return;
+    }
+    const bool was_paused = static_cast<bool>(h.flags() & lt::torrent_flags::paused);
+    if (want_all) {
+      if (auto ti = h.torrent_file())
+        h.prioritize_pieces(
+            std::vector<lt::download_priority_t>(static_cast<size_t>(ti->num_pieces()), lt::default_priority));
+    }
+    if (was_paused) {
+      h.resume();
+      h.force_reannounce();  // tell the trackers at once that the seed is back
+    }
+  }
 
   static void wake_all(Swarm& s, std::vector<std::function<void()>>& out) {
     for (auto& w : s.metadata_waiters) out.push_back(std::move(w));
@@ -163,8 +194,9 @@ struct Engine::Impl {
     atp.save_path = save_path(ih);
     atp.flags &= ~(lt::torrent_flags::paused | lt::torrent_flags::auto_managed | lt::torrent_flags::seed_mode);
     const bool has_metadata = atp.ti != nullptr;
-    if (has_metadata)  // nothing is fetched until a viewer asks for it
-      atp.piece_priorities.assign(static_cast<size_t>(atp.ti->num_pieces()), lt::dont_download);
+    if (has_metadata)  // nothing is fetched until a viewer asks for it (or a channel wants it)
+      atp.piece_priorities.assign(static_cast<size_t>(atp.ti->num_pieces()),
+                                  wants_all(ih) ? lt::default_priority : lt::dont_download);
     lt::error_code ec;
     lt::torrent_handle h = session->add_torrent(std::move(atp), ec);
     if (ec) return fail(error_code(ec.value(), boost::system::generic_category()));
@@ -175,6 +207,7 @@ struct Engine::Impl {
     if (has_metadata) s.have.assign(static_cast<size_t>(h.torrent_file()->num_pieces()), false);
     std::error_code fec;
     fs::create_directories(save_path(ih), fec);
+    if (auto hit = held.find(ih); hit != held.end()) apply(h, hit->second, false);
     connect_tracker_peers(ih, h);
     return ih;
   }
@@ -235,8 +268,8 @@ struct Engine::Impl {
       Swarm& s = it->second;
       s.has_metadata = true;
       s.have.assign(static_cast<size_t>(ti->num_pieces()), false);
-      m->handle.prioritize_pieces(
-          std::vector<lt::download_priority_t>(static_cast<size_t>(ti->num_pieces()), lt::dont_download));
+      m->handle.prioritize_pieces(std::vector<lt::download_priority_t>(
+          static_cast<size_t>(ti->num_pieces()), wants_all(ih) ? lt::default_priority : lt::dont_download));
       arrived.push_back(to_catalog(*ti, ih, save_path(ih)));
       spdlog::info("engine: metadata of {} ({}) arrived from the swarm", ih.hex(), ti->name());
       for (auto& w : s.metadata_waiters) wake.push_back(std::move(w));
@@ -246,6 +279,10 @@ struct Engine::Impl {
       if (it == swarms.end()) return;
       lt::torrent_status st = c->handle.status(lt::torrent_handle::query_pieces);
       refresh(it->second, st.pieces, wake);
+    } else if (auto* fin = lt::alert_cast<lt::torrent_finished_alert>(a)) {
+      auto it = swarms.find(info_hash_of(fin->handle));
+      // Finished means every wanted piece: only a seed has them all.
+      if (it != swarms.end()) it->second.finished = fin->handle.status(lt::status_flags_t{}).is_seeding;
     } else if (auto* d = lt::alert_cast<lt::torrent_deleted_alert>(a)) {
       // forget(): libtorrent deleted the files (a write in flight may have come after our
       // first clean-up); now the folder goes.
@@ -378,6 +415,7 @@ void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
         continue;
       }
       impl_->seeds.emplace(t->info_hash, h);
+      if (auto hit = impl_->held.find(t->info_hash); hit != impl_->held.end()) Impl::apply(h, hit->second, false);
     }
     for (auto it = impl_->seeds.begin(); it != impl_->seeds.end();) {
       if (keep.count(it->first)) {
@@ -391,6 +429,18 @@ void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
     // the used ones meet the peers our tracker knows.
     const int64_t now = now_s();
     for (auto it = impl_->swarms.begin(); it != impl_->swarms.end();) {
+      // A channel is in use while it serves peers or still fetches; a keepAlive one always.
+      if (auto hit = impl_->held.find(it->first); hit != impl_->held.end()) {
+        if (hit->second.keep) {
+          impl_->connect_tracker_peers(it->first, it->second.handle);
+          ++it;
+          continue;
+        }
+        if (!hit->second.paused) {
+          lt::torrent_status st = it->second.handle.status(lt::status_flags_t{});
+          if (st.num_peers > 0 || !st.is_finished) it->second.last_used = now;
+        }
+      }
       const bool waited_on = !it->second.piece_waiters.empty() || !it->second.metadata_waiters.empty();
       if (!waited_on && now - it->second.last_used > impl_->options.lifetime) {
         spdlog::info("engine: {} unused for {} s, leaving the engine", it->first.hex(), impl_->options.lifetime);
@@ -556,6 +606,71 @@ void Engine::forget(const InfoHash& h) {
     }
   }
   for (auto& w : wake) w();
+}
+
+
+void Engine::hold(const InfoHash& h, ChannelOptions options) {
+  std::lock_guard lock(impl_->mutex);
+  ChannelOptions& o = impl_->held[h] = std::move(options);
+  if (auto it = impl_->seeds.find(h); it != impl_->seeds.end()) {
+    Impl::apply(it->second, o, false);
+  } else if (auto sw = impl_->swarms.find(h); sw != impl_->swarms.end()) {
+    sw->second.last_used = now_s();
+    Impl::apply(sw->second.handle, o, sw->second.has_metadata);
+  }
+}
+
+void Engine::release(const InfoHash& h) {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->held.erase(h) == 0) return;
+  lt::torrent_handle handle;
+  if (auto it = impl_->seeds.find(h); it != impl_->seeds.end()) {
+    handle = it->second;
+  } else if (auto sw = impl_->swarms.find(h); sw != impl_->swarms.end()) {
+    handle = sw->second.handle;
+    sw->second.last_used = now_s();  // its lifetime starts now
+  }
+  if (handle.is_valid()) Impl::apply(handle, ChannelOptions{}, false);
+}
+
+std::optional<TorrentStats> Engine::torrent_stats(const InfoHash& h) const {
+  lt::torrent_handle handle;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (auto it = impl_->seeds.find(h); it != impl_->seeds.end())
+      handle = it->second;
+    else if (auto sw = impl_->swarms.find(h); sw != impl_->swarms.end())
+      handle = sw->second.handle;
+  }
+  if (!handle.is_valid()) return std::nullopt;
+  lt::torrent_status s = handle.status(lt::status_flags_t{});
+  TorrentStats st;
+  st.has_metadata = s.has_metadata;
+  auto ti = handle.torrent_file();
+  st.complete = s.is_seeding || (ti && s.num_pieces == ti->num_pieces());
+  st.paused = static_cast<bool>(s.flags & lt::torrent_flags::paused);
+  st.peers = static_cast<size_t>(s.num_peers);
+  st.uploaded = static_cast<uint64_t>(s.total_payload_upload);
+  st.upload_rate = static_cast<uint64_t>(std::max(0, s.upload_payload_rate));
+  st.progress = s.progress;
+  const int limit = handle.max_connections();
+  st.connection_limit = limit > 0 && limit < (1 << 24) - 1 ? limit : 0;  // 2^24-1: libtorrent's "unlimited"
+  return st;
+}
+
+bool Engine::serving(const InfoHash& h) const {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->seeds.count(h)) return true;
+  auto sw = impl_->swarms.find(h);
+  return sw != impl_->swarms.end() && sw->second.finished && impl_->wants_all(h);
+}
+
+
+result<InfoHash> magnet_info_hash(std::string_view magnet) {
+  lt::error_code ec;
+  lt::add_torrent_params atp = lt::parse_magnet_uri(lt::string_view(magnet.data(), magnet.size()), ec);
+  if (ec || !atp.info_hashes.has_v1()) return fail(make_error(errc::bad_info_hash));
+  return InfoHash::from_bytes(atp.info_hashes.v1.data());
 }
 
 }  // namespace seedcast::engine

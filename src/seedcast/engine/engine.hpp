@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,28 @@ struct Stats {
   uint64_t cache_bytes = 0;  // on disk in cache_dir (as of the last sync)
 };
 
+// How the engine treats a torrent held as a super-peer channel (POST /seed).
+struct ChannelOptions {
+  int max_connections = 0;            // peers at most for this torrent; 0: unlimited, else >= 2
+  std::vector<std::string> trackers;  // extra trackers it announces to (signal1, signal2)
+  bool keep = false;                  // never leaves the engine by GATEWAY_LIFETIME
+  bool paused = false;                // stays in the engine, neither uploads nor downloads
+};
+
+struct TorrentStats {
+  bool has_metadata = false;
+  bool complete = false;  // every piece verified: a seed
+  bool paused = false;
+  size_t peers = 0;
+  uint64_t uploaded = 0;     // payload bytes since the torrent entered the engine
+  uint64_t upload_rate = 0;  // payload bytes per second, as libtorrent averages it
+  double progress = 0;       // 0..1 of the pieces wanted
+  int connection_limit = 0;  // libtorrent's per-torrent connection limit; 0: none
+};
+
+// The v1 info-hash a magnet URI names (xt=urn:btih:, hex or base32). Pure, no session needed.
+result<InfoHash> magnet_info_hash(std::string_view magnet);
+
 class Engine {
  public:
   explicit Engine(Options options);
@@ -94,6 +117,21 @@ class Engine {
   void wait_piece(const InfoHash& h, uint32_t piece, std::function<void()> wake);
   // Removes a gateway torrent from the engine and deletes its cached data.
   void forget(const InfoHash& h);
+
+  // ---- channels (the super peer)
+  // Holds `h` as a channel with `options`, applied now if the torrent is in the engine and again
+  // whenever it enters it (sync, add_*, activate). A gateway torrent held and not paused is
+  // fetched whole (every piece at normal priority), so it becomes a real seed. Holding does not
+  // add a torrent: the caller adds gateway torrents (add_*, activate). Thread-safe.
+  void hold(const InfoHash& h, ChannelOptions options);
+  // Back to the ordinary rules (resumed, no connection cap, evicted after its lifetime). Extra
+  // trackers stay until the torrent leaves the engine; pieces already asked for are still fetched.
+  void release(const InfoHash& h);
+  // nullopt when `h` is not in the engine. Asks libtorrent (blocks on its thread briefly).
+  std::optional<TorrentStats> torrent_stats(const InfoHash& h) const;
+  // Cheap: `h` is seeded from this engine — seeding(h), or a held, unpaused gateway torrent that
+  // has every piece. The tracker points peers of such swarms at the engine.
+  bool serving(const InfoHash& h) const;
 
  private:
   struct Impl;

@@ -1,0 +1,203 @@
+#include <gtest/gtest.h>
+
+#include "seedcast/superpeer/api.hpp"
+#include "seedcast/superpeer/channel.hpp"
+#include "seedcast/superpeer/engine_seeder.hpp"
+#include "seedcast/superpeer/process_stats.hpp"
+#include "seedcast/superpeer/seed_request.hpp"
+
+namespace seedcast::superpeer {
+namespace {
+
+const std::string kHex = "0123456789abcdef0123456789abcdef01234567";
+
+std::string b64(std::string_view s) { return base64_encode(s); }
+
+TEST(Base64, RoundTripsAndAcceptsBothAlphabetsWithOrWithoutPadding) {
+  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\xfb\xff\x00\x10", 4)}) {
+    std::string e = base64_encode(s);
+    EXPECT_EQ(base64_decode(e), s) << e;
+    std::string unpadded = e.substr(0, e.find('='));
+    EXPECT_EQ(base64_decode(unpadded), s) << unpadded;
+    std::string url = unpadded;
+    for (char& c : url) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    EXPECT_EQ(base64_decode(url), s) << url;
+  }
+  EXPECT_EQ(base64_encode("\xfb\xff"), "+/8=");
+  EXPECT_EQ(base64_decode("-_8"), std::string("\xfb\xff"));
+}
+
+TEST(Base64, RefusesWhatIsNotBase64) {
+  for (std::string_view bad : {"Zm9v!", "Zm9 v", "Z", "Zm9vY", "Zm==9v", "Zm9v===", "Zg=", "\n"})
+    EXPECT_FALSE(base64_decode(bad)) << bad;
+}
+
+TEST(Channel, HexAndRawInfoHashAreTheSameChannel) {
+  auto hex = decode_channel(b64(kHex));
+  ASSERT_TRUE(hex);
+  EXPECT_EQ(hex->kind, ChannelSource::Kind::info_hash);
+  EXPECT_EQ(hex->info_hash.hex(), kHex);
+  auto upper = decode_channel(b64("0123456789ABCDEF0123456789ABCDEF01234567"));
+  ASSERT_TRUE(upper);
+  EXPECT_EQ(upper->key(), kHex);
+  auto h = InfoHash::from_hex(kHex);
+  std::string raw(reinterpret_cast<const char*>(h->bytes().data()), 20);
+  auto bytes = decode_channel(b64(raw));
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(bytes->kind, ChannelSource::Kind::info_hash);
+  EXPECT_EQ(bytes->key(), kHex);
+}
+
+TEST(Channel, MagnetNamesItsInfoHash) {
+  auto m = decode_channel(b64("magnet:?xt=urn:btih:" + kHex + "&dn=clip.mp4&tr=http%3A%2F%2Fexample.com%2Fannounce"));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, ChannelSource::Kind::magnet);
+  EXPECT_EQ(m->key(), kHex);  // the same channel as the bare info-hash
+  std::string why;
+  EXPECT_FALSE(decode_channel(b64("magnet:?dn=nothing"), &why));
+  EXPECT_NE(why.find("magnet"), std::string::npos);
+}
+
+TEST(Channel, UrlIsItsOwnKey) {
+  auto u = decode_channel(b64("https://cdn.example.com/v/clip.mp4"));
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->kind, ChannelSource::Kind::url);
+  EXPECT_EQ(u->key(), "https://cdn.example.com/v/clip.mp4");
+  EXPECT_TRUE(decode_channel(b64("HTTP://cdn.example.com/x")));
+}
+
+TEST(Channel, RefusesOtherThings) {
+  std::string why;
+  for (std::string s : std::vector<std::string>{std::string(), b64("ftp://example.com/x"), b64("hello"), b64(kHex.substr(1)),
+                        b64("https://a b"), b64("http://"), std::string("not base64!"), std::string(9000, 'A')}) {
+    why.clear();
+    EXPECT_FALSE(decode_channel(s, &why)) << s;
+    EXPECT_FALSE(why.empty());
+  }
+}
+
+std::string seed_body(const std::string& fields) {
+  return R"({"list":[{"channel":")" + b64(kHex) + "\"" + (fields.empty() ? "" : "," + fields) + "}]}";
+}
+
+TEST(SeedRequest, ReadsEveryField) {
+  auto r = parse_seed_request(seed_body(
+      R"("token":"t","trackerZone":"eu","live":false,"signal1":"wss://s1.example.com","signal2":"http://t.example.com/announce",)"
+      R"("priority":7,"keepAlive":true,"noUseDiskCache":true,"maxConnections":50,"label":"news")"));
+  ASSERT_EQ(r.status, 200) << r.error;
+  ASSERT_EQ(r.list.size(), 1u);
+  const SeedSpec& s = r.list[0];
+  EXPECT_EQ(s.token, "t");
+  EXPECT_EQ(s.tracker_zone, "eu");
+  EXPECT_EQ(s.signal1, "wss://s1.example.com");
+  EXPECT_EQ(s.signal2, "http://t.example.com/announce");
+  EXPECT_EQ(s.priority, 7);
+  EXPECT_TRUE(s.keep_alive);
+  EXPECT_TRUE(s.no_use_disk_cache);
+  EXPECT_EQ(s.max_connections, 50);
+  EXPECT_EQ(s.label, "news");
+  EXPECT_EQ(s.source.info_hash.hex(), kHex);
+}
+
+TEST(SeedRequest, DefaultsAndNulls) {
+  auto r = parse_seed_request(seed_body(R"("signal1":null,"priority":null)"));
+  ASSERT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(r.list[0].priority, 0);
+  EXPECT_EQ(r.list[0].max_connections, 0);
+  EXPECT_FALSE(r.list[0].keep_alive);
+  EXPECT_EQ(parse_seed_request(R"({"list":[]})").status, 200);
+}
+
+TEST(SeedRequest, BadBodiesAre400NamingTheField) {
+  struct Case {
+    std::string body, mentions;
+  } cases[] = {
+      {"", "not JSON"},
+      {"{", "not JSON"},
+      {"[]", "object"},
+      {"{}", "list: missing"},
+      {R"({"list":{}})", "list: expected an array"},
+      {R"({"list":[],"extra":1})", "unknown field \"extra\""},
+      {R"({"list":[1]})", "list[0]: expected an object"},
+      {R"({"list":[{}]})", "list[0].channel: missing"},
+      {R"({"list":[{"channel":5}]})", "list[0].channel: expected a string"},
+      {R"({"list":[{"channel":"!!"}]})", "list[0].channel: channel is not base64"},
+      {seed_body(R"("colour":"red")"), "unknown field \"colour\""},
+      {seed_body(R"("live":"no")"), "list[0].live: expected true or false"},
+      {seed_body(R"("keepAlive":1)"), "list[0].keepAlive"},
+      {seed_body(R"("noUseDiskCache":"true")"), "list[0].noUseDiskCache"},
+      {seed_body(R"("priority":1.5)"), "list[0].priority"},
+      {seed_body(R"("priority":18446744073709551615)"), "list[0].priority"},
+      {seed_body(R"("maxConnections":-1)"), "list[0].maxConnections"},
+      {seed_body(R"("maxConnections":1)"), "list[0].maxConnections"},
+      {seed_body(R"("maxConnections":70000)"), "list[0].maxConnections"},
+      {seed_body(R"("signal1":"ftp://x")"), "list[0].signal1"},
+      {seed_body(R"("signal2":3)"), "list[0].signal2"},
+      {seed_body(R"("label":")" + std::string(3000, 'x') + "\""), "list[0].label: too long"},
+      {R"({"list":[{"channel":")" + b64(kHex) + R"("},{"channel":")" + b64("magnet:?xt=urn:btih:" + kHex) + R"("}]})",
+       "list[1].channel: listed twice"},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_seed_request(c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    EXPECT_NE(r.error.find(c.mentions), std::string::npos) << c.body << " → " << r.error;
+    EXPECT_TRUE(r.list.empty());
+  }
+}
+
+TEST(SeedRequest, LiveIs501AfterValidation) {
+  EXPECT_EQ(parse_seed_request(seed_body(R"("live":true)")).status, 501);
+  EXPECT_EQ(parse_seed_request(seed_body(R"("live":true,"colour":1)")).status, 400);
+}
+
+TEST(PingRequest, Fields) {
+  auto r = parse_ping_request(R"({"bandwidth":200.5,"workers":2})");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.bandwidth, 200.5);
+  EXPECT_EQ(r.workers, 2);
+  EXPECT_EQ(parse_ping_request("").status, 200);
+  EXPECT_EQ(parse_ping_request("{}").status, 200);
+  for (std::string_view bad : {"x", "[1]", R"({"bandwidth":"fast"})", R"({"bandwidth":-1})", R"({"workers":1.5})",
+                               R"({"workers":-2})", R"({"workers":9999})", R"({"other":1})"})
+    EXPECT_EQ(parse_ping_request(bad).status, 400) << bad;
+}
+
+TEST(SelectActive, HighestPriorityThenEarliestUnderTheCap) {
+  std::vector<Ranked> c = {{0, 0}, {5, 1}, {5, 2}, {-1, 3}, {9, 4}};
+  EXPECT_EQ(select_active(c, 0), std::vector<bool>(5, true));
+  EXPECT_EQ(select_active(c, 10), std::vector<bool>(5, true));
+  EXPECT_EQ(select_active(c, 2), (std::vector<bool>{false, true, false, false, true}));
+  EXPECT_EQ(select_active(c, 3), (std::vector<bool>{false, true, true, false, true}));
+  EXPECT_EQ(select_active(c, 4), (std::vector<bool>{true, true, true, false, true}));
+}
+
+TEST(ProcessStats, ParsesProcStatWithOddNames) {
+  std::string line = "1234 (a (weird) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 5 1000 10";
+  EXPECT_EQ(parse_proc_stat_ticks(line), 300u);
+  EXPECT_FALSE(parse_proc_stat_ticks("garbage"));
+  EXPECT_FALSE(parse_proc_stat_ticks("1 (x) S 1 2"));
+  EXPECT_FALSE(parse_proc_stat_ticks("1 (x) S 1 1 1 0 -1 0 0 0 0 0 x 5"));
+}
+
+TEST(ProcessStats, CpuMeterKeepsCloseSamples) {
+  CpuMeter m;
+  auto t0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  EXPECT_EQ(m.update(10.0, t0), 0.0);
+  EXPECT_DOUBLE_EQ(m.update(10.5, t0 + std::chrono::seconds(1)), 50.0);
+  EXPECT_DOUBLE_EQ(m.update(12.0, t0 + std::chrono::milliseconds(1200)), 50.0);  // too close: kept
+  EXPECT_DOUBLE_EQ(m.update(12.0, t0 + std::chrono::seconds(3)), 75.0);           // 1.5 s over 2 s
+}
+
+TEST(Api, Loopback) {
+  EXPECT_TRUE(loopback("127.0.0.1"));
+  EXPECT_TRUE(loopback("127.1.2.3"));
+  EXPECT_TRUE(loopback("::1"));
+  EXPECT_TRUE(loopback("::ffff:127.0.0.1"));
+  EXPECT_FALSE(loopback("10.0.0.1"));
+  EXPECT_FALSE(loopback("::ffff:10.0.0.1"));
+  EXPECT_FALSE(loopback("1127.0.0.1"));
+  EXPECT_FALSE(loopback("?"));
+}
+
+}  // namespace
+}  // namespace seedcast::superpeer
