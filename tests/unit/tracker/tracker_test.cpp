@@ -88,7 +88,7 @@ TEST_F(Fixture, PeersExpireAfterAMissedInterval) {
 
 struct Box : Mailbox {
   std::vector<std::string> got;
-  void deliver(std::string m) override { got.push_back(std::move(m)); }
+  void deliver(std::string_view m) override { got.emplace_back(m); }
 };
 
 TEST_F(Fixture, WebSocketPeersAreOfferedToOthersAndLeaveWithTheirSocket) {
