@@ -1,5 +1,8 @@
 #include "seedcast/http/detail/websocket_session.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -7,7 +10,12 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <cstring>
+#include <vector>
 #include <spdlog/spdlog.h>
+
+#include "seedcast/http/detail/ws_frame_reader.hpp"
 
 namespace seedcast::http::detail {
 namespace beast = boost::beast;
@@ -88,13 +96,30 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
     const size_t at = pending_.size();
     pending_.resize(at + n);
     asio::buffer_copy(asio::buffer(pending_.data() + at, n), buffers);
-    if (n > 0 && static_cast<uint8_t>(pending_[at]) == 0x88) mark_closed();  // a close frame: nothing after it
     pending_beast_.push_back(std::make_unique<BeastWriteImpl<Handler>>(std::move(handler), n));
     schedule();
   }
 
+  // A control frame (ping/pong payload, or a close frame's status and reason); after a close
+  // frame nothing more is queued, and the socket closes once it is written. The socket's thread.
+  void send_control(uint8_t opcode, std::string_view payload) {
+    if (failed_ || closing_) return;
+    add_header(0x80 | opcode, payload.size());
+    pending_.append(payload);
+    if (opcode == 0x8) {
+      closing_ = true;
+      mark_closed();
+    }
+    schedule();
+  }
+  void send_close(uint16_t code) {
+    const char status[2] = {static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
+    send_control(0x8, code == 1005 ? std::string_view() : std::string_view(status, 2));
+  }
+
   // No more messages of ours (already queued ones still leave). Any thread.
   void mark_closed() { closed_.store(true, std::memory_order_relaxed); }
+  bool closed() const { return closed_.load(std::memory_order_relaxed); }
   // Closes the socket: pending writes fail. The socket's thread.
   void close_socket() {
     mark_closed();
@@ -109,10 +134,17 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
       queued_.fetch_sub(1, std::memory_order_relaxed);
       return;
     }
-    const size_t n = text.size();
+    add_header(0x81, text.size());  // FIN, text
+    pending_.append(text);
+    ++pending_msgs_;
+    schedule();
+  }
+
+  // A server frame's header: unmasked, the shortest length encoding.
+  void add_header(uint8_t first, size_t n) {
     char h[10];
     size_t k = 2;
-    h[0] = static_cast<char>(0x81);  // FIN, text
+    h[0] = static_cast<char>(first);
     if (n < 126) {
       h[1] = static_cast<char>(n);
     } else if (n <= 0xffff) {
@@ -126,9 +158,6 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
       k = 10;
     }
     pending_.append(h, k);
-    pending_.append(text);
-    ++pending_msgs_;
-    schedule();
   }
 
   // A flush after the handlers that are ready now have run, so their messages share it.
@@ -176,6 +205,11 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
       for (auto& w : rest) w->complete(ec);
       return;
     }
+    if (closing_ && pending_.empty()) {  // our close frame is out: the server closes TCP first
+      socket_.shutdown(tcp::socket::shutdown_both, ec);
+      socket_.close(ec);
+      return;
+    }
     flush();  // what was queued meanwhile
   }
 
@@ -188,6 +222,7 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
   bool busy_ = false;       // a write is in progress
   bool scheduled_ = false;  // a flush is posted
   bool failed_ = false;     // a write failed: nothing more is written
+  bool closing_ = false;    // a close frame is queued
   std::atomic<size_t> queued_{0};  // our messages accepted and not yet written
   std::atomic<size_t> dropped_{0};
   std::atomic<bool> closed_{false};
@@ -230,42 +265,139 @@ void async_teardown(beast::role_type role, WriteQueueStream& s, Handler&& handle
   websocket::teardown(role, s.next_layer(), ec);
 }
 
+// Lives on the connection's executor; send() hops there with post(). Beast answers the
+// handshake; after it, frames are read with FrameReader straight from the socket and written
+// through the Outbox.
 class Session final : public WebSocket, public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::string remote)
-      : out_(std::make_shared<Outbox>(std::move(socket))), ws_(out_), remote_(std::move(remote)) {}
+      : out_(std::make_shared<Outbox>(std::move(socket))),
+        ws_(out_),
+        idle_(out_->socket().get_executor()),
+        remote_(std::move(remote)) {}
 
-  websocket::stream<WriteQueueStream>& stream() { return ws_; }
+  websocket::stream<WriteQueueStream>& handshake_stream() { return ws_; }
 
   asio::awaitable<std::optional<std::string_view>> read() override {
-    error_code ec;
-    buffer_.clear();
-    co_await ws_.async_read(buffer_, redirect_error(use_awaitable, ec));
-    if (ec) {
-      out_->mark_closed();
-      co_return std::nullopt;
+    tcp::socket& socket = out_->socket();
+    for (;;) {
+      if (!closed_) {
+        size_t used = 0;
+        auto ev = reader_.next(buf_.data() + pos_, end_ - pos_, used);
+        pos_ += used;
+        switch (ev.kind) {
+          case FrameReader::Kind::text:
+            co_return ev.payload;  // stays valid: bytes are only discarded by the next read()
+          case FrameReader::Kind::binary:
+            co_return std::string_view();  // binary messages are not part of the protocol
+          case FrameReader::Kind::ping:
+            out_->send_control(0xa, ev.payload);
+            continue;
+          case FrameReader::Kind::pong:
+            continue;
+          case FrameReader::Kind::close:  // answer it (then the socket closes)
+            out_->send_close(ev.code);
+            finish();
+            co_return std::nullopt;
+          case FrameReader::Kind::error:
+            out_->send_close(ev.code);
+            finish();
+            co_return std::nullopt;
+          case FrameReader::Kind::need_more:
+            break;
+        }
+        // Keep the unread tail, at the front of a buffer large enough for the next frame.
+        if (pos_ > 0) {
+          std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+          end_ -= pos_;
+          pos_ = 0;
+        }
+        size_t want = std::max<size_t>(ev.need, end_ + kMinRead);
+        if (buf_.size() < want) {
+          buf_.resize(std::max(want, std::min(buf_.size() * 2, kMaxFrame)));
+        } else if (end_ == 0 && buf_.size() > 4 * kMinRead) {
+          std::vector<char>(kMinRead).swap(buf_);  // a large message is done: free its room
+        }
+      }
+      if (closed_) co_return std::nullopt;
+      error_code ec;
+      size_t n = co_await socket.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_),
+                                                 redirect_error(use_awaitable, ec));
+      if (ec) {
+        finish();
+        out_->close_socket();
+        co_return std::nullopt;
+      }
+      end_ += n;
+      ++reads_;
     }
-    if (!ws_.got_text()) co_return std::string_view();  // binary frames are not part of the protocol
-    auto data = buffer_.data();
-    co_return std::string_view(static_cast<const char*>(data.data()), data.size());
   }
 
   bool send(std::string_view text) override { return out_->send(text); }
 
   void close() override {
-    asio::post(ws_.get_executor(), [out = out_] { out->close_socket(); });
+    asio::post(out_->socket().get_executor(), [self = shared_from_this()] {
+      self->finish();
+      self->out_->close_socket();
+    });
   }
 
   std::string_view remote() const override { return remote_; }
   size_t dropped() const override { return out_->dropped(); }
-  void mark_closed() { out_->mark_closed(); }
+
+  // The handler has returned: a normal close, unless the socket is closing already.
+  void end() {
+    if (!closed_) out_->send_close(1000);
+    finish();
+  }
+
+  // Closes the socket after kIdle/2 .. kIdle without a byte from the client.
+  static asio::awaitable<void> watchdog(std::shared_ptr<Session> self) {
+    uint64_t seen = self->reads_;
+    while (!self->closed_) {
+      error_code ec;
+      self->idle_.expires_after(kIdle / 2);
+      co_await self->idle_.async_wait(redirect_error(use_awaitable, ec));
+      if (self->closed_) co_return;
+      if (self->reads_ == seen && !ec) {
+        self->finish();
+        self->out_->close_socket();
+        co_return;
+      }
+      seen = self->reads_;
+    }
+  }
 
  private:
+  static constexpr size_t kMinRead = 4096;
+  static constexpr size_t kMaxFrame = kMaxMessage + 14;
+  static constexpr std::chrono::seconds kIdle{600};
+
+  void finish() {
+    closed_ = true;
+    out_->mark_closed();
+    idle_.cancel();
+  }
+
   std::shared_ptr<Outbox> out_;
-  websocket::stream<WriteQueueStream> ws_;
-  beast::flat_buffer buffer_;
+  websocket::stream<WriteQueueStream> ws_;  // the handshake only
+  asio::steady_timer idle_;
+  FrameReader reader_{kMaxMessage};
+  std::vector<char> buf_ = std::vector<char>(kMinRead);
+  size_t pos_ = 0, end_ = 0;  // unread bytes: buf_[pos_, end_)
+  uint64_t reads_ = 0;
+  bool closed_ = false;
   std::string remote_;
 };
+
+void log_exception(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    spdlog::error("websocket task failed: {}", ex.what());
+  }
+}
 
 }  // namespace
 
@@ -273,23 +405,20 @@ asio::awaitable<void> run_websocket(tcp::socket socket,
                                     boost::beast::http::request<boost::beast::http::string_body> request,
                                     std::string remote, WebSocketHandler handler) {
   auto s = std::make_shared<Session>(std::move(socket), std::move(remote));
-  auto& ws = s->stream();
+  auto& ws = s->handshake_stream();
   ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(boost::beast::http::field::server, "seedcast"); }));
-  ws.read_message_max(kMaxMessage);
   error_code ec;
   co_await ws.async_accept(request, redirect_error(use_awaitable, ec));
   if (ec) co_return;
+  asio::co_spawn(ws.get_executor(), Session::watchdog(s), log_exception);
   try {
     co_await handler(s);
   } catch (const std::exception& e) {
     spdlog::error("{}: websocket handler failed: {}", s->remote(), e.what());
   }
-  s->mark_closed();
-  if (ws.is_open()) {
-    co_await ws.async_close(websocket::close_code::normal, redirect_error(use_awaitable, ec));
-  }
+  s->end();
 }
 
 }  // namespace seedcast::http::detail
