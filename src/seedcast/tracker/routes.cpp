@@ -227,38 +227,6 @@ asio::awaitable<void> ws_session(std::shared_ptr<Context> ctx, std::shared_ptr<h
 
 }  // namespace
 
-bool decode_binary_string(std::string_view s, std::array<uint8_t, 20>& out) {
-  size_t n = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (n == 20) return false;
-    auto c = static_cast<uint8_t>(s[i]);
-    if (c < 0x80) {
-      out[n++] = c;
-    } else if ((c & 0xfe) == 0xc2 && i + 1 < s.size() && (static_cast<uint8_t>(s[i + 1]) & 0xc0) == 0x80) {
-      out[n++] = static_cast<uint8_t>(((c & 0x03) << 6) | (static_cast<uint8_t>(s[i + 1]) & 0x3f));
-      ++i;
-    } else {
-      return false;  // a code point above U+00FF, or not UTF-8
-    }
-  }
-  return n == 20;
-}
-
-std::string encode_binary_string(const uint8_t* bytes, size_t n) {
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    uint8_t b = bytes[i];
-    if (b < 0x80) {
-      out.push_back(static_cast<char>(b));
-    } else {
-      out.push_back(static_cast<char>(0xc0 | (b >> 6)));
-      out.push_back(static_cast<char>(0x80 | (b & 0x3f)));
-    }
-  }
-  return out;
-}
-
 Response failure(int status, std::string_view message) {
   lt::entry e(lt::entry::dictionary_t);
   e["failure reason"] = std::string(message);

@@ -50,6 +50,11 @@ class WsProtocol {
   std::vector<Key> joined_;  // sorted: a socket holds few pairs, lookups are binary searches
 };
 
+// The 20 bytes of a WebSocket-tracker "binary string" (code points <= U+00FF, UTF-8 on the
+// wire), or false when it is not one.
+bool decode_binary_string(std::string_view utf8, std::array<uint8_t, 20>& out);
+std::string encode_binary_string(const uint8_t* bytes, size_t n);
+
 // JSON output helpers (the tracker writes its messages by appending to a reused buffer).
 // A JSON string literal, quotes included, of valid UTF-8 text: '"', '\\' and control
 // characters are escaped as JSON.stringify does, everything else is copied.

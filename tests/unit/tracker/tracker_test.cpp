@@ -6,6 +6,7 @@
 
 #include "seedcast/http/router.hpp"
 #include "seedcast/tracker/routes.hpp"
+#include "seedcast/tracker/ws_protocol.hpp"
 #include "test_util.hpp"
 
 namespace seedcast::tracker {

@@ -5,7 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "seedcast/tracker/routes.hpp"
 
 namespace seedcast::tracker {
 namespace {
