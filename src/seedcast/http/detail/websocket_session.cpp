@@ -1,19 +1,16 @@
 #include "seedcast/http/detail/websocket_session.hpp"
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <cstring>
-#include <vector>
+#include <optional>
 #include <spdlog/spdlog.h>
+#include <vector>
 
 #include "seedcast/http/detail/ws_frame_reader.hpp"
 
@@ -30,34 +27,10 @@ constexpr size_t kMaxMessage = 64 * 1024;  // as aquatic_ws: enough for 10 offer
 constexpr size_t kMaxOutbox = 512;         // messages queued per socket before new ones are dropped
 constexpr size_t kKeepBuffer = 256 * 1024;  // a write buffer larger than this is freed once written
 
-// A write Beast started (the 101 response, a pong, the close frame): its handler runs once the
-// bytes have gone to the socket, so Beast's own sequencing (close frame, then teardown) holds.
-class BeastWrite {
- public:
-  virtual ~BeastWrite() = default;
-  virtual void complete(error_code ec) = 0;
-};
-
-template <class Handler>
-class BeastWriteImpl final : public BeastWrite {
- public:
-  BeastWriteImpl(Handler h, size_t n) : handler_(std::move(h)), n_(n) {}
-  void complete(error_code ec) override {
-    auto ex = asio::get_associated_executor(handler_);
-    asio::dispatch(ex, beast::bind_front_handler(std::move(handler_), ec, ec ? 0 : n_));
-  }
-
- private:
-  Handler handler_;
-  size_t n_;
-};
-
-// Everything written to one socket, in order. Text frames are built here directly (server
-// frames are unmasked: a 2-10 byte header and the payload) and whatever Beast writes goes
-// through the same queue (WriteQueueStream), so frames never interleave. All frames queued
-// while a write is in progress, or before the posted flush runs, leave in one write call:
-// one syscall for many messages. Lives on the socket's thread, except send(), the counters
-// and closed_.
+// Everything written to one socket after the handshake, in order. Frames are built here
+// (server frames are unmasked: a 2-10 byte header and the payload). All frames queued while a
+// write is in progress, or before the posted flush runs, leave in one write call: one syscall
+// for many messages. Lives on the socket's thread, except send(), the counters and closed_.
 class Outbox final : public std::enable_shared_from_this<Outbox> {
  public:
   explicit Outbox(tcp::socket socket) : socket_(std::move(socket)) {
@@ -82,22 +55,6 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
                  [self = shared_from_this(), t = std::string(text)] { self->add_frame(t); });
     }
     return true;
-  }
-
-  // Beast's bytes; `handler` completes when they are written (or the socket failed).
-  template <class ConstBuffers, class Handler>
-  void add_beast(const ConstBuffers& buffers, Handler handler) {
-    const size_t n = asio::buffer_size(buffers);
-    if (failed_) {
-      asio::post(socket_.get_executor(),
-                 beast::bind_front_handler(std::move(handler), error_code(asio::error::broken_pipe), size_t{0}));
-      return;
-    }
-    const size_t at = pending_.size();
-    pending_.resize(at + n);
-    asio::buffer_copy(asio::buffer(pending_.data() + at, n), buffers);
-    pending_beast_.push_back(std::make_unique<BeastWriteImpl<Handler>>(std::move(handler), n));
-    schedule();
   }
 
   // A control frame (ping/pong payload, or a close frame's status and reason); after a close
@@ -180,7 +137,6 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
     writing_.swap(pending_);
     writing_msgs_ = pending_msgs_;
     pending_msgs_ = 0;
-    writing_beast_.swap(pending_beast_);
     asio::async_write(socket_, asio::buffer(writing_),
                       [self = shared_from_this()](error_code ec, size_t) { self->written(ec); });
   }
@@ -191,18 +147,12 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
     writing_msgs_ = 0;
     writing_.clear();
     if (writing_.capacity() > kKeepBuffer) std::string().swap(writing_);
-    auto beast_writes = std::move(writing_beast_);
-    writing_beast_.clear();
-    for (auto& w : beast_writes) w->complete(ec);
     if (ec) {
       failed_ = true;
       mark_closed();
       queued_.fetch_sub(pending_msgs_, std::memory_order_relaxed);
       pending_msgs_ = 0;
       std::string().swap(pending_);
-      auto rest = std::move(pending_beast_);
-      pending_beast_.clear();
-      for (auto& w : rest) w->complete(ec);
       return;
     }
     if (closing_ && pending_.empty()) {  // our close frame is out: the server closes TCP first
@@ -218,7 +168,6 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
   std::string pending_;  // frames not yet handed to the socket
   std::string writing_;  // frames of the write in progress
   size_t pending_msgs_ = 0, writing_msgs_ = 0;
-  std::vector<std::unique_ptr<BeastWrite>> pending_beast_, writing_beast_;
   bool busy_ = false;       // a write is in progress
   bool scheduled_ = false;  // a flush is posted
   bool failed_ = false;     // a write failed: nothing more is written
@@ -228,55 +177,15 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
   std::atomic<bool> closed_{false};
 };
 
-// The next layer of Beast's websocket::stream: reads go to the socket, writes to the Outbox.
-class WriteQueueStream {
- public:
-  using executor_type = tcp::socket::executor_type;
-  using next_layer_type = tcp::socket;
-  using lowest_layer_type = tcp::socket;
-
-  explicit WriteQueueStream(std::shared_ptr<Outbox> out) : out_(std::move(out)) {}
-  executor_type get_executor() noexcept { return out_->socket().get_executor(); }
-  tcp::socket& next_layer() { return out_->socket(); }
-  tcp::socket& lowest_layer() { return out_->socket(); }
-
-  template <class MutableBuffers, class Handler>
-  auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
-    return out_->socket().async_read_some(buffers, std::forward<Handler>(handler));
-  }
-
-  template <class ConstBuffers, class Handler>
-  auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-    return asio::async_initiate<Handler, void(error_code, size_t)>(
-        [](auto h, Outbox* out, const ConstBuffers& b) { out->add_beast(b, std::move(h)); }, handler, out_.get(),
-        buffers);
-  }
-
- private:
-  std::shared_ptr<Outbox> out_;
-};
-
-// Beast tears the connection down through the socket itself (found by argument lookup).
-template <class Handler>
-void async_teardown(beast::role_type role, WriteQueueStream& s, Handler&& handler) {
-  websocket::async_teardown(role, s.next_layer(), std::forward<Handler>(handler));
-}
-[[maybe_unused]] void teardown(beast::role_type role, WriteQueueStream& s, error_code& ec) {
-  websocket::teardown(role, s.next_layer(), ec);
-}
-
-// Lives on the connection's executor; send() hops there with post(). Beast answers the
-// handshake; after it, frames are read with FrameReader straight from the socket and written
-// through the Outbox.
+// Lives on the connection's executor; send() hops there with post(). Beast has answered the
+// handshake; frames are read with FrameReader straight from the socket and written through the
+// Outbox.
 class Session final : public WebSocket, public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::string remote)
       : out_(std::make_shared<Outbox>(std::move(socket))),
-        ws_(out_),
         idle_(out_->socket().get_executor()),
         remote_(std::move(remote)) {}
-
-  websocket::stream<WriteQueueStream>& handshake_stream() { return ws_; }
 
   asio::awaitable<std::optional<std::string_view>> read() override {
     tcp::socket& socket = out_->socket();
@@ -344,6 +253,7 @@ class Session final : public WebSocket, public std::enable_shared_from_this<Sess
 
   std::string_view remote() const override { return remote_; }
   size_t dropped() const override { return out_->dropped(); }
+  asio::any_io_executor executor() { return out_->socket().get_executor(); }
 
   // The handler has returned: a normal close, unless the socket is closing already.
   void end() {
@@ -380,7 +290,6 @@ class Session final : public WebSocket, public std::enable_shared_from_this<Sess
   }
 
   std::shared_ptr<Outbox> out_;
-  websocket::stream<WriteQueueStream> ws_;  // the handshake only
   asio::steady_timer idle_;
   FrameReader reader_{kMaxMessage};
   std::vector<char> buf_ = std::vector<char>(kMinRead);
@@ -404,15 +313,17 @@ void log_exception(std::exception_ptr e) {
 asio::awaitable<void> run_websocket(tcp::socket socket,
                                     boost::beast::http::request<boost::beast::http::string_body> request,
                                     std::string remote, WebSocketHandler handler) {
-  auto s = std::make_shared<Session>(std::move(socket), std::move(remote));
-  auto& ws = s->handshake_stream();
+  // Beast answers the upgrade (101 with Sec-WebSocket-Accept, within the handshake timeout),
+  // then the session takes the socket over: Beast's stream is not used after this.
+  websocket::stream<tcp::socket> ws(std::move(socket));
   ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(boost::beast::http::field::server, "seedcast"); }));
   error_code ec;
   co_await ws.async_accept(request, redirect_error(use_awaitable, ec));
   if (ec) co_return;
-  asio::co_spawn(ws.get_executor(), Session::watchdog(s), log_exception);
+  auto s = std::make_shared<Session>(std::move(ws.next_layer()), std::move(remote));
+  asio::co_spawn(s->executor(), Session::watchdog(s), log_exception);
   try {
     co_await handler(s);
   } catch (const std::exception& e) {
