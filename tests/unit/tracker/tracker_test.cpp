@@ -94,8 +94,10 @@ TEST_F(Fixture, PeersStayFindableThroughRandomChurn) {
   std::mt19937 gen(7);
   std::set<int> model;
   auto id = [](int k) {
+    char text[21];
+    std::snprintf(text, sizeof text, "-WW0300-%012d", k * 7919 % 100003);
     PeerId p{};
-    std::snprintf(reinterpret_cast<char*>(p.data()), p.size() + 1, "-WW0300-%012d", k * 7919 % 100003);
+    std::memcpy(p.data(), text, p.size());
     return p;
   };
   auto endpoint = [](int k) { return v4(static_cast<uint8_t>(k % 250), static_cast<uint16_t>(1000 + k)); };

@@ -251,9 +251,9 @@ TEST_F(WsFixture, MalformedMessagesGetAFailureReason) {
 
 TEST_F(WsFixture, OneSocketHoldsAtMostAThousandSwarmPeers) {
   for (int i = 0; i < 1000; ++i) {
-    PeerId id{};
-    std::snprintf(reinterpret_cast<char*>(id.data()), 21, "-WW0300-%012d", i);
-    a.send(announce(kHash, std::string(reinterpret_cast<char*>(id.data()), 20)));
+    char id[21];
+    std::snprintf(id, sizeof id, "-WW0300-%012d", i);
+    a.send(announce(kHash, std::string(id, 20)));
   }
   EXPECT_EQ(a.protocol.joined(), 1000u);
   a.inbox->got.clear();
