@@ -155,16 +155,43 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
       std::string().swap(pending_);
       return;
     }
-    if (closing_ && pending_.empty()) {  // our close frame is out: the server closes TCP first
-      socket_.shutdown(tcp::socket::shutdown_both, ec);
-      socket_.close(ec);
-      return;
-    }
+    if (closing_ && pending_.empty()) return teardown();  // our close frame is out
     flush();  // what was queued meanwhile
   }
 
+  // As Beast's teardown: half-close, read and discard until the client closes too (or
+  // kTeardown passes), then close. Closing with unread bytes would reset the connection,
+  // and the client might lose our close frame.
+  void teardown() {
+    error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) {
+      socket_.close(ec);
+      return;
+    }
+    drain_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), kTeardown);
+    drain_timer_->async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec) self->socket_.close(ec);
+    });
+    drain_buffer_ = std::make_unique<char[]>(kDrainBuffer);
+    drain();
+  }
+  void drain() {
+    socket_.async_read_some(asio::buffer(drain_buffer_.get(), kDrainBuffer),
+                            [self = shared_from_this()](error_code ec, size_t) {
+                              if (!ec) return self->drain();
+                              self->socket_.close(ec);
+                              self->drain_timer_->cancel();
+                            });
+  }
+
+  static constexpr auto kTeardown = std::chrono::seconds(5);
+  static constexpr size_t kDrainBuffer = 4096;
+
   tcp::socket socket_;
   std::optional<asio::io_context::executor_type> own_;
+  std::unique_ptr<asio::steady_timer> drain_timer_;  // during teardown()
+  std::unique_ptr<char[]> drain_buffer_;
   std::string pending_;  // frames not yet handed to the socket
   std::string writing_;  // frames of the write in progress
   size_t pending_msgs_ = 0, writing_msgs_ = 0;
