@@ -7,6 +7,19 @@
 namespace seedcast::tracker {
 namespace {
 
+// 20-byte ids compared as three words (inlined; memcmp is a call on this hot path).
+inline bool same_id(const PeerId& a, const PeerId& b) {
+  uint64_t a0, a1, b0, b1;
+  uint32_t a2, b2;
+  std::memcpy(&a0, a.data(), 8);
+  std::memcpy(&b0, b.data(), 8);
+  std::memcpy(&a1, a.data() + 8, 8);
+  std::memcpy(&b1, b.data() + 8, 8);
+  std::memcpy(&a2, a.data() + 16, 4);
+  std::memcpy(&b2, b.data() + 16, 4);
+  return ((a0 ^ b0) | (a1 ^ b1) | (a2 ^ b2)) == 0;
+}
+
 uint32_t random_index(uint32_t n) {
   thread_local std::minstd_rand gen(std::random_device{}());
   return n == 0 ? 0 : static_cast<uint32_t>(gen() % n);
@@ -32,7 +45,7 @@ struct PeerSet {
   // The slot holding `id`, or the empty slot where it would go.
   size_t slot(const PeerId& id) const {
     for (size_t i = home(id);; i = (i + 1) & (slots.size() - 1)) {
-      if (slots[i] == kEmpty || list[slots[i]].id == id) return i;
+      if (slots[i] == kEmpty || same_id(list[slots[i]].id, id)) return i;
     }
   }
   Peer* find(const PeerId& id) {
@@ -178,7 +191,7 @@ Tracker::HttpReply Tracker::announce(const HttpAnnounce& a) {
   uint32_t start = random_index(n);
   for (uint32_t k = 0; k < n && reply.peers.size() < want; ++k) {
     const HttpPeer& q = s.http.list[(start + k) % n];
-    if (q.id == a.peer_id || (a.seeder && q.seeder)) continue;
+    if (same_id(q.id, a.peer_id) || (a.seeder && q.seeder)) continue;
     reply.peers.push_back(q.endpoint);
   }
   return reply;
@@ -209,7 +222,7 @@ Counts Tracker::announce_ws(const InfoHash& h, const PeerId& id, bool seeder, Ev
     const WsPeer& q = s.ws.list[(start + k) % n];
     // Several peer ids may share one socket (WebTorrent pools one per tracker URL), so only
     // the same peer id is skipped. Seeders need no offers from seeders.
-    if (q.id == id || (seeder && q.seeder)) continue;
+    if (same_id(q.id, id) || (seeder && q.seeder)) continue;
     if (auto m = q.mailbox.lock()) targets.push_back({q.id, std::move(m)});
   }
   return s.counts();
