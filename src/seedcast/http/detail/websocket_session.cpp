@@ -61,6 +61,9 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
   // frame nothing more is queued, and the socket closes once it is written. The socket's thread.
   void send_control(uint8_t opcode, std::string_view payload) {
     if (failed_ || closing_) return;
+    // A client that pings without reading gets no more pongs (RFC 6455 5.5.3 allows answering
+    // only the latest ping), so its pongs cannot pile up here.
+    if (opcode == 0xa && pending_.size() > kMaxPongBacklog) return;
     add_header(0x80 | opcode, payload.size());
     pending_.append(payload);
     if (opcode == 0x8) {
@@ -186,6 +189,7 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
   }
 
   static constexpr auto kTeardown = std::chrono::seconds(5);
+  static constexpr size_t kMaxPongBacklog = 64 * 1024;
   static constexpr size_t kDrainBuffer = 4096;
 
   tcp::socket socket_;
