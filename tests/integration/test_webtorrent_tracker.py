@@ -157,3 +157,74 @@ def test_two_peer_ids_on_one_socket(open_server, seed_data, tmp_path):
     tfile.write_bytes(open_server.get(f"/torrent/{ih}.torrent").body)
     res = run(["--torrent", tfile, "--data", seed_data, "--tracker", "auto", "--same-process"], deadline=20)
     check(res, open_server.catalog()[H.SINGLE_NAME]["length"])
+
+
+def test_websocket_framing_after_the_handshake(open_server):
+    """seedcast reads and writes WebSocket frames itself after Beast's handshake
+    (docs/adr/0001): fragments with a ping in between, pongs, binary frames ignored, many
+    messages in one write, malformed JSON, and the close codes for a clean close, a message
+    over 64 KiB and text that is not UTF-8."""
+    import json
+    import websocket
+    from websocket import ABNF
+
+    ih = bytes.fromhex(open_server.ih(H.SINGLE_NAME)).decode("latin-1")
+    url = f"ws://127.0.0.1:{open_server.port}/announce"
+
+    def announce(n, **extra):
+        return json.dumps({"action": "announce", "info_hash": ih, "peer_id": f"-PY0001-{n:012d}",
+                           "numwant": 0, "left": 5, "event": "started", "offers": [], **extra})
+
+    def next_text(ws):
+        while True:
+            op, data = ws.recv_data(control_frame=True)
+            if op == ABNF.OPCODE_TEXT:
+                return json.loads(data)
+            assert op in (ABNF.OPCODE_PONG, ABNF.OPCODE_PING), (op, data)
+
+    ws = websocket.create_connection(url, timeout=10)
+    try:
+        msg = announce(1).encode()
+        ws.send_frame(ABNF.create_frame(msg[:10], ABNF.OPCODE_TEXT, fin=0))
+        ws.send_frame(ABNF.create_frame(b"are you there", ABNF.OPCODE_PING))
+        ws.send_frame(ABNF.create_frame(msg[10:30], ABNF.OPCODE_CONT, fin=0))
+        ws.send_frame(ABNF.create_frame(msg[30:], ABNF.OPCODE_CONT, fin=1))
+        op, data = ws.recv_data(control_frame=True)
+        assert (op, data) == (ABNF.OPCODE_PONG, b"are you there")
+        reply = next_text(ws)
+        assert reply["action"] == "announce" and reply["interval"] > 0 and reply["info_hash"] == ih, reply
+
+        ws.send_binary(b"\x00binary is not part of the protocol")
+        ws.send("{not json")
+        assert next_text(ws) == {"failure reason": "invalid JSON"}
+
+        # 50 announces in one TCP write: 50 replies, in order
+        frames = b"".join(ABNF.create_frame(announce(100 + i), ABNF.OPCODE_TEXT).format() for i in range(50))
+        ws.sock.sendall(frames)
+        replies = [next_text(ws) for _ in range(50)]
+        assert all(r.get("interval") for r in replies), replies[:3]
+        assert replies[-1]["incomplete"] >= 51, replies[-1]
+
+        ws.send_frame(ABNF.create_frame(b"\x03\xe8bye", ABNF.OPCODE_CLOSE))
+        op, data = ws.recv_data(control_frame=True)
+        assert op == ABNF.OPCODE_CLOSE and data[:2] == b"\x03\xe8", (op, data)
+    finally:
+        ws.close()
+
+    for payload, code in [(b"x" * (64 * 1024 + 1), 1009), (b'{"action":"\xc3"}', 1007)]:
+        ws = websocket.create_connection(url, timeout=10)
+        try:
+            ws.send_frame(ABNF.create_frame(payload, ABNF.OPCODE_TEXT))
+            op, data = ws.recv_data(control_frame=True)
+            assert op == ABNF.OPCODE_CLOSE and int.from_bytes(data[:2], "big") == code, (op, data[:20])
+        finally:
+            ws.close()
+    assert open_server.alive()
+    # the peers of the closed sockets are gone: a scrape by a fresh socket sees none of them
+    ws = websocket.create_connection(url, timeout=10)
+    try:
+        ws.send(json.dumps({"action": "scrape", "info_hash": ih}))
+        files = next_text(ws)["files"]
+        assert files[ih]["incomplete"] == 0, files
+    finally:
+        ws.close()

@@ -5,25 +5,21 @@
 #include <charconv>
 #include <libtorrent/bencode.hpp>
 #include <libtorrent/entry.hpp>
-#include <nlohmann/json.hpp>
-#include <set>
 #include <spdlog/spdlog.h>
 
 #include "seedcast/core/text.hpp"
 #include "seedcast/http/detail/asio_impl.hpp"
 #include "seedcast/http/router.hpp"
 #include "seedcast/tracker/tracker.hpp"
+#include "seedcast/tracker/ws_protocol.hpp"
 
 namespace seedcast::tracker {
 using http::Request;
 using http::Response;
-using json = nlohmann::json;
 
 namespace {
 
 constexpr size_t kMaxScrape = 64;
-constexpr size_t kMaxOffers = 10;
-constexpr size_t kMaxSwarmsPerSocket = 1000;
 
 std::string bencode(const lt::entry& e) {
   std::string out;
@@ -210,174 +206,26 @@ Response http_scrape(Context& ctx, const Request& req) {
 
 // ---- WebSocket tracker
 
+// The tracker's handle on a socket: what other peers' offers and answers are relayed to.
 class Client final : public Mailbox {
  public:
   explicit Client(std::shared_ptr<http::WebSocket> ws) : ws_(std::move(ws)) {}
-  void deliver(std::string message) override { ws_->send(std::move(message)); }
-  http::WebSocket& ws() { return *ws_; }
+  void deliver(std::string_view message) override { ws_->send(message); }
 
  private:
   std::shared_ptr<http::WebSocket> ws_;
 };
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-void ws_failure(Client& c, std::string_view message, const std::string* info_hash_text) {
-  json j;
-  if (info_hash_text) {
-    j["action"] = "announce";
-    j["failure reason"] = message;
-    j["info_hash"] = *info_hash_text;
-  } else {
-    j["failure reason"] = message;
-  }
-  c.deliver(dump(j));
-}
-
-bool binary_field(const json& j, const char* key, std::array<uint8_t, 20>& out) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() && decode_binary_string(it->get_ref<const std::string&>(), out);
-}
-
-struct WsState {
-  std::set<std::pair<InfoHash, PeerId>> joined;
-};
-
-void ws_announce(Context& ctx, const std::shared_ptr<Client>& self, WsState& st, const json& j) {
-  std::array<uint8_t, 20> ih_bytes{}, peer{};
-  if (!binary_field(j, "info_hash", ih_bytes)) return ws_failure(*self, "invalid info_hash", nullptr);
-  const std::string& ih_text = j["info_hash"].get_ref<const std::string&>();
-  if (!binary_field(j, "peer_id", peer)) return ws_failure(*self, "invalid peer_id", &ih_text);
-  InfoHash ih = InfoHash::from_bytes(ih_bytes.data());
-  if (!ctx.options.allowed(ih)) return ws_failure(*self, "torrent not in this server's catalog", &ih_text);
-  const std::string& peer_text = j["peer_id"].get_ref<const std::string&>();
-
-  if (auto answer = j.find("answer"); answer != j.end()) {
-    std::array<uint8_t, 20> to{}, offer_id{};
-    if (!binary_field(j, "to_peer_id", to)) return ws_failure(*self, "invalid to_peer_id", &ih_text);
-    if (!binary_field(j, "offer_id", offer_id)) return ws_failure(*self, "invalid offer_id", &ih_text);
-    if (auto target = ctx.tracker.find_ws(ih, to)) {
-      json out = {{"action", "announce"}, {"answer", *answer}, {"offer_id", j["offer_id"]},
-                  {"peer_id", peer_text}, {"info_hash", ih_text}};
-      target->deliver(dump(out));
-    }
-    return;  // no reply to an answer
-  }
-
-  bool event_ok = true;
-  auto ev = j.find("event");
-  Event event = parse_event(ev != j.end() && ev->is_string() ? ev->get_ref<const std::string&>() : "", event_ok);
-  if (!event_ok) return ws_failure(*self, "invalid event", &ih_text);
-  auto left = j.find("left");
-  bool seeder = left != j.end() && left->is_number() && left->get<double>() == 0;
-  auto offers = j.find("offers");
-  size_t want = 0;
-  if (offers != j.end() && offers->is_array()) want = std::min(offers->size(), kMaxOffers);
-
-  std::pair<InfoHash, PeerId> key{ih, peer};
-  if (event != Event::stopped && !st.joined.count(key) && st.joined.size() >= kMaxSwarmsPerSocket)
-    return ws_failure(*self, "too many torrents on one socket", &ih_text);
-  std::vector<Tracker::WsTarget> targets;
-  Counts c = ctx.tracker.announce_ws(ih, peer, seeder, event, self, want, targets);
-  if (event == Event::stopped)
-    st.joined.erase(key);
-  else
-    st.joined.insert(key);
-
-  json reply = {{"action", "announce"},     {"interval", ctx.tracker.interval()}, {"info_hash", ih_text},
-                {"complete", c.seeders}, {"incomplete", c.leechers}};
-  self->deliver(dump(reply));
-  for (size_t i = 0; i < targets.size(); ++i) {
-    const json& o = (*offers)[i];
-    if (!o.is_object() || !o.contains("offer")) continue;
-    std::array<uint8_t, 20> offer_id{};
-    if (!binary_field(o, "offer_id", offer_id)) continue;
-    json out = {{"action", "announce"}, {"offer", o["offer"]}, {"offer_id", o["offer_id"]},
-                {"peer_id", peer_text}, {"info_hash", ih_text}};
-    targets[i].mailbox->deliver(dump(out));
-  }
-}
-
-void ws_scrape(Context& ctx, Client& self, const json& j) {
-  std::vector<std::string> texts;
-  if (auto it = j.find("info_hash"); it != j.end()) {
-    if (it->is_string()) texts.push_back(it->get<std::string>());
-    else if (it->is_array())
-      for (const auto& x : *it)
-        if (x.is_string()) texts.push_back(x.get<std::string>());
-  }
-  if (texts.size() > kMaxScrape) return ws_failure(self, "too many info_hash values (at most 64)", nullptr);
-  json files = json::object();
-  for (const auto& t : texts) {
-    std::array<uint8_t, 20> b{};
-    if (!decode_binary_string(t, b)) return ws_failure(self, "invalid info_hash", nullptr);
-    InfoHash h = InfoHash::from_bytes(b.data());
-    if (!ctx.options.allowed(h)) continue;
-    auto c = ctx.tracker.counts(h);
-    files[t] = {{"complete", c.seeders}, {"incomplete", c.leechers}, {"downloaded", c.completed}};
-  }
-  self.deliver(dump({{"action", "scrape"}, {"files", files}}));
-}
-
 asio::awaitable<void> ws_session(std::shared_ptr<Context> ctx, std::shared_ptr<http::WebSocket> ws) {
   auto self = std::make_shared<Client>(ws);
-  WsState st;
+  WsProtocol protocol(ctx->tracker, ctx->options.allowed, self);
   while (auto msg = co_await ws->read()) {
-    if (msg->empty()) continue;
-    json j = json::parse(*msg, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      ws_failure(*self, "invalid JSON", nullptr);
-      continue;
-    }
-    auto action = j.find("action");
-    std::string a = action != j.end() && action->is_string() ? action->get<std::string>() : "";
-    try {
-      if (a == "announce")
-        ws_announce(*ctx, self, st, j);
-      else if (a == "scrape")
-        ws_scrape(*ctx, *self, j);
-      else
-        ws_failure(*self, "invalid action", nullptr);
-    } catch (const json::exception& e) {
-      ws_failure(*self, "malformed message", nullptr);
-    }
+    if (!msg->empty()) protocol.on_message(*msg);
   }
-  for (const auto& [h, p] : st.joined) ctx->tracker.leave_ws(h, p, self.get());
+  protocol.close();
 }
 
 }  // namespace
-
-bool decode_binary_string(std::string_view s, std::array<uint8_t, 20>& out) {
-  size_t n = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (n == 20) return false;
-    auto c = static_cast<uint8_t>(s[i]);
-    if (c < 0x80) {
-      out[n++] = c;
-    } else if ((c & 0xfe) == 0xc2 && i + 1 < s.size() && (static_cast<uint8_t>(s[i + 1]) & 0xc0) == 0x80) {
-      out[n++] = static_cast<uint8_t>(((c & 0x03) << 6) | (static_cast<uint8_t>(s[i + 1]) & 0x3f));
-      ++i;
-    } else {
-      return false;  // a code point above U+00FF, or not UTF-8
-    }
-  }
-  return n == 20;
-}
-
-std::string encode_binary_string(const uint8_t* bytes, size_t n) {
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    uint8_t b = bytes[i];
-    if (b < 0x80) {
-      out.push_back(static_cast<char>(b));
-    } else {
-      out.push_back(static_cast<char>(0xc0 | (b >> 6)));
-      out.push_back(static_cast<char>(0x80 | (b & 0x3f)));
-    }
-  }
-  return out;
-}
 
 Response failure(int status, std::string_view message) {
   lt::entry e(lt::entry::dictionary_t);

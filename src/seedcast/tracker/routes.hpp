@@ -1,6 +1,7 @@
 #pragma once
 // The tracker's front ends on the HTTP server: GET /announce and /scrape (bencoded, BEP 3/23/
-// 7/48) and the WebSocket tracker at /announce (WebTorrent's bittorrent-tracker protocol).
+// 7/48) and the WebSocket tracker at /announce (WebTorrent's bittorrent-tracker protocol,
+// ws_protocol.hpp).
 #include <functional>
 #include <string_view>
 
@@ -27,10 +28,5 @@ void add_routes(http::Router& router, Tracker& tracker, RouteOptions options);
 
 // A refusal in the tracker's own language: status `status`, body d14:failure reason…e.
 http::Response failure(int status, std::string_view message);
-
-// The 20 bytes of a WebSocket-tracker "binary string" (code points <= U+00FF, UTF-8 on the
-// wire), or false when it is not one.
-bool decode_binary_string(std::string_view utf8, std::array<uint8_t, 20>& out);
-std::string encode_binary_string(const uint8_t* bytes, size_t n);
 
 }  // namespace seedcast::tracker

@@ -7,62 +7,111 @@
 namespace seedcast::tracker {
 namespace {
 
-struct PeerIdHash {
-  size_t operator()(const PeerId& p) const noexcept {
-    // peer ids share client prefixes ("-LT2080-"); the tail is random.
-    size_t v;
-    std::memcpy(&v, p.data() + 12, sizeof v);
-    return v;
-  }
-};
+// 20-byte ids compared as three words (inlined; memcmp is a call on this hot path).
+inline bool same_id(const PeerId& a, const PeerId& b) {
+  uint64_t a0, a1, b0, b1;
+  uint32_t a2, b2;
+  std::memcpy(&a0, a.data(), 8);
+  std::memcpy(&b0, b.data(), 8);
+  std::memcpy(&a1, a.data() + 8, 8);
+  std::memcpy(&b1, b.data() + 8, 8);
+  std::memcpy(&a2, a.data() + 16, 4);
+  std::memcpy(&b2, b.data() + 16, 4);
+  return ((a0 ^ b0) | (a1 ^ b1) | (a2 ^ b2)) == 0;
+}
 
 uint32_t random_index(uint32_t n) {
   thread_local std::minstd_rand gen(std::random_device{}());
   return n == 0 ? 0 : static_cast<uint32_t>(gen() % n);
 }
 
-// Peers of one kind in a vector (cheap random windows, swap-remove) indexed by peer id.
+// Peers of one kind in a vector (cheap random windows, swap-remove), indexed by peer id with
+// an open-addressing table of positions (linear probing, at most half full): 4-8 bytes per
+// peer instead of a hash node per peer.
 template <class Peer>
 struct PeerSet {
+  static constexpr uint32_t kEmpty = ~uint32_t{0};
   std::vector<Peer> list;
-  std::unordered_map<PeerId, uint32_t, PeerIdHash> index;
+  std::vector<uint32_t> slots;  // a power of two in size, or empty
 
+  size_t home(const PeerId& id) const {
+    // Peer ids share client prefixes ("-WW0300-"); mix the other 16 bytes.
+    uint64_t a, b;
+    std::memcpy(&a, id.data() + 4, 8);
+    std::memcpy(&b, id.data() + 12, 8);
+    uint64_t h = (a ^ (b << 29 | b >> 35)) * 0x9e3779b97f4a7c15ull;
+    return static_cast<size_t>(h >> 32) & (slots.size() - 1);
+  }
+  // The slot holding `id`, or the empty slot where it would go.
+  size_t slot(const PeerId& id) const {
+    for (size_t i = home(id);; i = (i + 1) & (slots.size() - 1)) {
+      if (slots[i] == kEmpty || same_id(list[slots[i]].id, id)) return i;
+    }
+  }
   Peer* find(const PeerId& id) {
-    auto it = index.find(id);
-    return it == index.end() ? nullptr : &list[it->second];
+    if (slots.empty()) return nullptr;
+    uint32_t at = slots[slot(id)];
+    return at == kEmpty ? nullptr : &list[at];
   }
   Peer& insert(const PeerId& id) {
-    index.emplace(id, static_cast<uint32_t>(list.size()));
+    if ((list.size() + 1) * 2 > slots.size()) rehash(std::max<size_t>(8, slots.size() * 2));
+    slots[slot(id)] = static_cast<uint32_t>(list.size());
     list.emplace_back();
     list.back().id = id;
     return list.back();
   }
   void erase(const PeerId& id) {
-    auto it = index.find(id);
-    if (it == index.end()) return;
-    uint32_t i = it->second;
-    index.erase(it);
-    if (i + 1 != list.size()) {
-      list[i] = std::move(list.back());
-      index[list[i].id] = i;
+    if (slots.empty()) return;
+    size_t i = slot(id);
+    const uint32_t at = slots[i];
+    if (at == kEmpty) return;
+    // Backward-shift deletion: later entries of the probe run move up so no search stops early.
+    const size_t mask = slots.size() - 1;
+    for (size_t j = (i + 1) & mask; slots[j] != kEmpty; j = (j + 1) & mask) {
+      const size_t k = home(list[slots[j]].id);
+      const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+      if (stays) continue;
+      slots[i] = slots[j];
+      i = j;
+    }
+    slots[i] = kEmpty;
+    const uint32_t last = static_cast<uint32_t>(list.size() - 1);
+    if (at != last) {
+      list[at] = std::move(list[last]);
+      slots[slot(list[at].id)] = at;  // the moved peer's slot still says `last`
     }
     list.pop_back();
+    if (list.empty()) {
+      std::vector<Peer>().swap(list);
+      std::vector<uint32_t>().swap(slots);
+    } else if (slots.size() > 64 && list.size() * 8 < slots.size()) {
+      rehash(slots.size() / 4);
+      if (list.capacity() > list.size() * 4) list.shrink_to_fit();
+    }
+  }
+  void rehash(size_t n) {
+    slots.assign(n, kEmpty);
+    for (uint32_t k = 0; k < list.size(); ++k) slots[slot(list[k].id)] = k;
   }
 };
+
+// Seconds of the tracker's clock, truncated: only differences are used (wrap-safe), which
+// keeps a peer record at 48 bytes.
+using Stamp = uint32_t;
 
 struct HttpPeer {
   PeerId id{};
   Endpoint endpoint;
   bool seeder = false;
-  int64_t last_seen = 0;
+  Stamp last_seen = 0;
 };
 
 struct WsPeer {
-  PeerId id{};
   std::weak_ptr<Mailbox> mailbox;
   const Mailbox* owner = nullptr;
+  PeerId id{};
   bool seeder = false;
-  int64_t last_seen = 0;
+  Stamp last_seen = 0;
 };
 
 }  // namespace
@@ -90,9 +139,9 @@ struct Tracker::Swarm {
     }
   }
   template <class Peer>
-  void expire(PeerSet<Peer>& set, int64_t oldest) {
+  void expire(PeerSet<Peer>& set, Stamp now, Stamp max_age) {
     for (size_t i = set.list.size(); i-- > 0;) {
-      if (set.list[i].last_seen < oldest) remove(set, set.list[i].id);
+      if (static_cast<Stamp>(now - set.list[i].last_seen) > max_age) remove(set, set.list[i].id);
     }
   }
 };
@@ -131,7 +180,7 @@ Tracker::HttpReply Tracker::announce(const HttpAnnounce& a) {
   if (!p) p = &s.http.insert(a.peer_id);
   if (a.event == Event::completed && !p->seeder) ++s.completed;
   p->endpoint = a.endpoint;
-  p->last_seen = now;
+  p->last_seen = static_cast<Stamp>(now);
   s.set_seeder(*p, a.seeder);
   reply.counts = s.counts();
 
@@ -142,7 +191,7 @@ Tracker::HttpReply Tracker::announce(const HttpAnnounce& a) {
   uint32_t start = random_index(n);
   for (uint32_t k = 0; k < n && reply.peers.size() < want; ++k) {
     const HttpPeer& q = s.http.list[(start + k) % n];
-    if (q.id == a.peer_id || (a.seeder && q.seeder)) continue;
+    if (same_id(q.id, a.peer_id) || (a.seeder && q.seeder)) continue;
     reply.peers.push_back(q.endpoint);
   }
   return reply;
@@ -165,7 +214,7 @@ Counts Tracker::announce_ws(const InfoHash& h, const PeerId& id, bool seeder, Ev
   if (event == Event::completed && !p->seeder) ++s.completed;
   p->mailbox = self;
   p->owner = self.get();
-  p->last_seen = now;
+  p->last_seen = static_cast<Stamp>(now);
   s.set_seeder(*p, seeder);
   const uint32_t n = static_cast<uint32_t>(s.ws.list.size());
   uint32_t start = random_index(n);
@@ -173,7 +222,7 @@ Counts Tracker::announce_ws(const InfoHash& h, const PeerId& id, bool seeder, Ev
     const WsPeer& q = s.ws.list[(start + k) % n];
     // Several peer ids may share one socket (WebTorrent pools one per tracker URL), so only
     // the same peer id is skipped. Seeders need no offers from seeders.
-    if (q.id == id || (seeder && q.seeder)) continue;
+    if (same_id(q.id, id) || (seeder && q.seeder)) continue;
     if (auto m = q.mailbox.lock()) targets.push_back({q.id, std::move(m)});
   }
   return s.counts();
@@ -219,13 +268,14 @@ std::vector<Endpoint> Tracker::http_peers(const InfoHash& h, size_t max) const {
 }
 
 void Tracker::expire() {
-  const int64_t oldest = options_.clock() - options_.interval * 3 / 2;
+  const auto now = static_cast<Stamp>(options_.clock());
+  const auto max_age = static_cast<Stamp>(options_.interval * 3 / 2);
   for (Shard& sh : shards_) {
     std::lock_guard lock(sh.mutex);
     for (auto it = sh.swarms.begin(); it != sh.swarms.end();) {
       Swarm& s = *it->second;
-      s.expire(s.http, oldest);
-      s.expire(s.ws, oldest);
+      s.expire(s.http, now, max_age);
+      s.expire(s.ws, now, max_age);
       it = s.size() == 0 && s.completed == 0 ? sh.swarms.erase(it) : std::next(it);
     }
   }

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -37,7 +38,8 @@ struct Counts {
 class Mailbox {
  public:
   virtual ~Mailbox() = default;
-  virtual void deliver(std::string message) = 0;
+  // Queues a message to the socket (copied; may be dropped if its outbox is full).
+  virtual void deliver(std::string_view message) = 0;
 };
 
 struct Options {

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <libtorrent/bdecode.hpp>
+#include <random>
+#include <set>
 
 #include "seedcast/http/router.hpp"
 #include "seedcast/tracker/routes.hpp"
+#include "seedcast/tracker/ws_protocol.hpp"
 #include "test_util.hpp"
 
 namespace seedcast::tracker {
@@ -86,9 +89,42 @@ TEST_F(Fixture, PeersExpireAfterAMissedInterval) {
   EXPECT_EQ(tracker.peers(), 0u);
 }
 
+TEST_F(Fixture, PeersStayFindableThroughRandomChurn) {
+  // The swarm's peer index (open addressing, backward-shift deletion) against a plain model.
+  std::mt19937 gen(7);
+  std::set<int> model;
+  auto id = [](int k) {
+    char text[21];
+    std::snprintf(text, sizeof text, "-WW0300-%012d", k * 7919 % 100003);
+    PeerId p{};
+    std::memcpy(p.data(), text, p.size());
+    return p;
+  };
+  auto endpoint = [](int k) { return v4(static_cast<uint8_t>(k % 250), static_cast<uint16_t>(1000 + k)); };
+  for (int step = 0; step < 20000; ++step) {
+    int k = static_cast<int>(gen() % 150);  // swarms stay under max_numwant (200)
+    bool stop = gen() % 3 == 0;
+    tracker.announce({kHash, id(k), endpoint(k), false, stop ? Event::stopped : Event::started, 0});
+    if (stop) model.erase(k);
+    else model.insert(k);
+    ASSERT_EQ(tracker.counts(kHash).leechers, model.size()) << step;
+    if (step % 500 == 0 || step > 19990) {
+      // a fresh peer asking for everyone sees exactly the model
+      auto reply = tracker.announce({kHash, id(1000), v4(251, 1), false, Event::started, 200});
+      std::set<std::pair<std::array<uint8_t, 16>, uint16_t>> seen, want;
+      for (const auto& e : reply.peers) seen.insert({e.addr, e.port});
+      for (int m : model) want.insert({endpoint(m).addr, endpoint(m).port});
+      ASSERT_EQ(seen, want) << step;
+      tracker.announce({kHash, id(1000), v4(251, 1), false, Event::stopped, 0});
+    }
+  }
+  for (int k : std::set<int>(model)) tracker.announce({kHash, id(k), endpoint(k), false, Event::stopped, 0});
+  EXPECT_EQ(tracker.counts(kHash).leechers, 0u);
+}
+
 struct Box : Mailbox {
   std::vector<std::string> got;
-  void deliver(std::string m) override { got.push_back(std::move(m)); }
+  void deliver(std::string_view m) override { got.emplace_back(m); }
 };
 
 TEST_F(Fixture, WebSocketPeersAreOfferedToOthersAndLeaveWithTheirSocket) {
