@@ -235,7 +235,8 @@ _SERVER_ENV_KEYS = ("HOST", "PORT", "listenPort", "LIBRARY", "DATA_DIR", "PORT_F
                     "RESCAN_INTERVAL", "LOG_LEVEL", "PUBLIC_URL", "BLACKLIST", "MAX_RANGES",
                     "IDLE_TIMEOUT", "HEADER_TIMEOUT", "THREADS", "HASH_THREADS", "PIECE_SIZE",
                     "SECRET", "JWT_PUBLIC_KEY", "AUTH_WEBHOOK", "AUTH_WEBHOOK_TTL", "ANNOUNCE_INTERVAL",
-                    "signal1", "signal2", "SIGNAL1", "SIGNAL2", "WEB_DIR", "PEER_PORT")
+                    "signal1", "signal2", "SIGNAL1", "SIGNAL2", "WEB_DIR", "PEER_PORT",
+                    "SEED_SLOTS", "WEBSEED_DEFER")
 
 # servers started by the current test (conftest attaches their logs to failure reports)
 ACTIVE_SERVERS: list = []

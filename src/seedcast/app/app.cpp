@@ -103,6 +103,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     engine::Options eo;
     eo.listen_host = m.config.host == "localhost" ? "127.0.0.1" : m.config.host;
     eo.peer_port = m.config.peer_port;
+    eo.upload_slots = m.config.seed_slots;
     m.engine = std::make_unique<engine::Engine>(eo);
   }
   m.server = std::make_unique<http::Server>(server_options(m.config));
@@ -136,6 +137,14 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     auto c = t->counts(h);
     return webseed::SwarmCounts{c.seeders, c.leechers, c.completed};
   };
+  if (m.engine) {
+    wo.defer_seconds = m.config.webseed_defer;
+    // A client that announced to our HTTP tracker or is connected to the seed is a native
+    // BitTorrent client: it finds the seed (the tracker lists it) and the other viewers.
+    wo.bittorrent_peer = [e = m.engine.get(), t = m.tracker.get()](const InfoHash& h, std::string_view remote) {
+      return t->has_http_peer(h, remote) || e->peer_connected(h, remote);
+    };
+  }
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
   m.webseed->add_routes(m.server->router());
   web::add_routes(m.server->router(), *m.catalog, {m.config.public_url, m.config.web_dir});

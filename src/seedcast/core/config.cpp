@@ -104,6 +104,14 @@ const std::vector<Setting>& settings() {
       string_setting("signal2", {"SIGNAL2"}, "another extra tracker URL", &Config::signal2),
       int_setting("PEER_PORT", {}, "BitTorrent port the server seeds on (TCP and uTP); 0 = any free port, -1 = do not seed",
                   &Config::peer_port, -1, 65535),
+      int_setting("SEED_SLOTS", {},
+                  "peers the BitTorrent seed uploads to at once, per torrent (they rotate; the others get "
+                  "the pieces from their peers); 0 = all",
+                  &Config::seed_slots, 0, 10000),
+      int_setting("WEBSEED_DEFER", {},
+                  "seconds a BitTorrent client connected to the seed is asked to wait (503, Retry-After) "
+                  "before asking the web seed for more than one piece at once; 0 = always serve",
+                  &Config::webseed_defer, 0, 3600),
       string_setting("WEB_DIR", {}, "folder of the pages and their assets (default: <executable>/../web)",
                      &Config::web_dir),
   };

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "seedcast/catalog/torrent.hpp"
@@ -17,6 +18,10 @@ struct Options {
   // Per-peer send buffer: the high_performance_seed preset's 3 MiB × thousands of peers is
   // gigabytes; a viewer at a few Mbit/s needs far less.
   int send_buffer_watermark = 256 * 1024;
+  // Peers each torrent uploads to at once (0 = all). Few slots make the seed a source of new
+  // pieces for the swarm rather than a server of every viewer: the unchoked viewers relay what
+  // they get, and the slots rotate (round robin).
+  int upload_slots = 2;
 };
 
 struct Stats {
@@ -40,6 +45,10 @@ class Engine {
   // Also drains libtorrent's alerts and logs problems. Thread-safe.
   void sync(const std::vector<catalog::TorrentPtr>& torrents);
   bool seeding(const InfoHash& h) const;  // cheap: a lookup under a mutex
+  // True when a BitTorrent peer from address `ip` (as text, e.g. "203.0.113.5") is connected
+  // to the engine for torrent `h`, as of the last sync() (at most ~1 s old). Cheap: a lookup
+  // under a mutex. The webseed uses it to send such a client's bulk requests to the engine.
+  bool peer_connected(const InfoHash& h, std::string_view ip) const;
   Stats stats() const;
 
  private:

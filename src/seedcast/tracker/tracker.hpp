@@ -25,6 +25,9 @@ struct Endpoint {
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
+// Parses an IPv4 or IPv6 address (text; IPv4-mapped IPv6 becomes IPv4) into `ep` with `port`.
+bool parse_endpoint(std::string_view address, uint16_t port, Endpoint& ep);
+
 enum class Event { none, started, stopped, completed, paused };
 
 struct Counts {
@@ -80,6 +83,9 @@ class Tracker {
   void leave_ws(const InfoHash& h, const PeerId& id, const Mailbox* self);
 
   Counts counts(const InfoHash& h) const;
+  // Has a peer at `address` (text, any port) announced swarm `h` over HTTP? That is a native
+  // BitTorrent client. Linear in the swarm's HTTP peers.
+  bool has_http_peer(const InfoHash& h, std::string_view address) const;
   // Drops peers not seen for 1.5 intervals and swarms left empty. Called periodically.
   void expire();
   size_t peers() const;

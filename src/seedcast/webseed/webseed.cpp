@@ -189,7 +189,23 @@ struct Webseed::Impl {
       r.set("Retry-After", "5");
       return r;
     }
+    if (bulk_request_of_a_peer(req, t, st.size)) {
+      Response r = Response::error(503, "get these pieces from the BitTorrent seed and your peers");
+      r.set("Retry-After", std::to_string(options.defer_seconds));
+      return r;
+    }
     return send_file(req, std::move(handle), st, f->path);
+  }
+
+  // See Options::bittorrent_peer.
+  bool bulk_request_of_a_peer(const Request& req, const catalog::Torrent& t, uint64_t size) const {
+    if (options.defer_seconds <= 0 || !options.bittorrent_peer) return false;
+    auto range = req.header("Range");
+    if (!range || range->empty() || range->back() == '-') return false;  // none, or open-ended
+    auto parsed = http::parse_range(*range, size, 1);
+    if (parsed.kind != http::RangeResult::Kind::satisfiable || parsed.ranges.size() != 1) return false;
+    if (parsed.ranges.front().length() <= t.piece_length) return false;
+    return options.bittorrent_peer(t.info_hash, req.remote);
   }
 
   Response send_file(const Request& req, std::shared_ptr<FileHandle> handle, const FileStat& st,
