@@ -35,7 +35,7 @@ struct Config {
   std::string signal1, signal2;  // extra trackers put in every .torrent
   std::string web_dir;          // pages and assets; empty: <executable>/../web
   int peer_port = 6881;         // BitTorrent seed; 0: any free port; -1: no seed
-  int seed_slots = 2;           // peers the seed uploads to at once, per torrent; 0 = all
+  int seed_slots = 4;           // peers the seed uploads to at once, per torrent; 0 = all
   int webseed_defer = 30;       // Retry-After for bulk web-seed requests of the seed's peers; 0 = off
 
   bool auth_enabled() const { return !secret.empty() || !jwt_public_key.empty() || !auth_webhook.empty(); }

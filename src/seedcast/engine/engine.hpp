@@ -21,7 +21,7 @@ struct Options {
   // Peers each torrent uploads to at once (0 = all). Few slots make the seed a source of new
   // pieces for the swarm rather than a server of every viewer: the unchoked viewers relay what
   // they get, and the slots rotate (round robin).
-  int upload_slots = 2;
+  int upload_slots = 4;
 };
 
 struct Stats {
