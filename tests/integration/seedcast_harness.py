@@ -239,7 +239,8 @@ _SERVER_ENV_KEYS = ("HOST", "PORT", "listenPort", "LIBRARY", "DATA_DIR", "PORT_F
                     "ACCESS_TOKEN", "METADATA_TIMEOUT", "PIECE_TIMEOUT", "GATEWAY_LIFETIME",
                     "CACHE_MAX_BYTES", "DHT", "OPEN_GATEWAY", "accessToken", "SEED_MAX_CHANNELS",
                     "ALLOWED_DOMAINS", "ALLOWED_DOMAINS_FILE", "ALLOW_PRIVATE_ORIGINS",
-                    "ORIGIN_MAX_BYTES", "ORIGIN_TIMEOUT", "ORIGIN_REVALIDATE")
+                    "ORIGIN_MAX_BYTES", "ORIGIN_TIMEOUT", "ORIGIN_REVALIDATE",
+                    "SEED_SLOTS", "WEBSEED_DEFER")
 
 # servers started by the current test (conftest attaches their logs to failure reports)
 ACTIVE_SERVERS: list = []

@@ -145,6 +145,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
       }
       return out;
     };
+    eo.upload_slots = m.config.seed_slots;
     m.engine = std::make_unique<engine::Engine>(std::move(eo));
   }
   m.server = std::make_unique<http::Server>(server_options(m.config));
@@ -191,6 +192,14 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
   for (const auto& p : oo.allowed.patterns()) m.origin_hosts += (m.origin_hosts.empty() ? "" : ", ") + p;
   m.origin = std::make_unique<origin::Fetcher>(std::move(oo), *m.catalog);
   wo.origin = m.origin.get();
+  if (m.engine) {
+    wo.defer_seconds = m.config.webseed_defer;
+    // A client that announced to our HTTP tracker or is connected to the seed is a native
+    // BitTorrent client: it finds the seed (the tracker lists it) and the other viewers.
+    wo.bittorrent_peer = [e = m.engine.get(), t = m.tracker.get()](const InfoHash& h, std::string_view remote) {
+      return t->has_http_peer(h, remote) || e->peer_connected(h, remote);
+    };
+  }
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
   admin::add_routes(m.server->router(), {m.config.access_token, m.catalog.get(), m.engine.get()});
   if (m.engine)

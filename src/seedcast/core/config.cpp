@@ -126,6 +126,14 @@ const std::vector<Setting>& settings() {
                   &Config::open_gateway, 0, 1),
       int_setting("DHT", {}, "1: find public swarms through the DHT too (private torrents never use it)", &Config::dht,
                   0, 1),
+      int_setting("SEED_SLOTS", {},
+                  "peers the BitTorrent seed uploads to at once, per torrent (they rotate; the others get "
+                  "the pieces from their peers); 0 = all (default: viewers start fastest)",
+                  &Config::seed_slots, 0, 10000),
+      int_setting("WEBSEED_DEFER", {},
+                  "seconds a BitTorrent client connected to the seed is asked to wait (503, Retry-After) "
+                  "before asking the web seed for more than one piece at once; 0 = always serve (default)",
+                  &Config::webseed_defer, 0, 3600),
       string_setting("WEB_DIR", {}, "folder of the pages and their assets (default: <executable>/../web)",
                      &Config::web_dir),
       string_setting("ALLOWED_DOMAINS", {},

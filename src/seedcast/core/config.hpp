@@ -50,6 +50,8 @@ struct Config {
   uint64_t origin_max_bytes = uint64_t{8} << 30;
   int origin_timeout = 600;     // seconds for a whole fetch
   int origin_revalidate = 60;   // seconds between asking an origin whether a cached file changed
+  int seed_slots = 0;           // peers the seed uploads to at once, per torrent; 0 = all
+  int webseed_defer = 0;        // Retry-After for bulk web-seed requests of the seed's peers; 0 = off
 
   bool auth_enabled() const { return !secret.empty() || !jwt_public_key.empty() || !auth_webhook.empty(); }
 

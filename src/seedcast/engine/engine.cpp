@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/address.hpp>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/announce_entry.hpp>
 #include <libtorrent/magnet_uri.hpp>
+#include <libtorrent/ip_filter.hpp>
 #include <libtorrent/peer_info.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/settings_pack.hpp>
@@ -14,6 +16,7 @@
 #include <libtorrent/torrent_status.hpp>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -88,9 +91,46 @@ uint64_t disk_usage(const fs::path& dir) {
 struct Engine::Impl {
   Options options;
   std::unique_ptr<lt::session> session;
+  int upload_slots = 0;
+  int unchoke_limit = -1;  // the session's unchoke_slots_limit as last set
   std::atomic<uint16_t> port{0};  // cached: asking the session blocks on its network thread
   mutable std::mutex mutex;
   std::unordered_map<InfoHash, lt::torrent_handle> seeds;
+  // addresses of the peers connected (past the handshake) to each torrent, refreshed by sync();
+  // its own mutex, so a webseed request never waits for a call into libtorrent
+  mutable std::mutex peer_mutex;
+  std::unordered_map<InfoHash, std::vector<std::string>> peer_ips;
+
+  // One call for the statuses of the torrents that have peers, then their peer lists.
+  void refresh_peer_ips() {
+    std::vector<lt::torrent_status> with_peers = session->get_torrent_status(
+        [](const lt::torrent_status& st) { return st.num_peers > 0; }, lt::status_flags_t{});
+    std::unordered_map<InfoHash, std::vector<std::string>> ips;
+    std::vector<lt::peer_info> peers;
+    for (const auto& st : with_peers) {
+      st.handle.get_peer_info(peers);
+      auto& v = ips[InfoHash::from_bytes(st.info_hashes.v1.data())];
+      for (const auto& p : peers) {
+        if (p.flags & (lt::peer_info::connecting | lt::peer_info::handshake)) continue;
+        auto a = p.ip.address();
+        if (a.is_v6() && a.to_v6().is_v4_mapped()) a = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, a.to_v6());
+        v.push_back(a.to_string());
+      }
+    }
+    std::lock_guard lock(peer_mutex);
+    peer_ips.swap(ips);
+    // libtorrent's choker rotates the unchoked peers (round robin) only under a session-wide
+    // limit; `upload_slots` per torrent with peers keeps every busy torrent its share.
+    if (upload_slots > 0) {
+      int limit = upload_slots * std::max<int>(1, static_cast<int>(with_peers.size()));
+      if (limit != unchoke_limit) {
+        lt::settings_pack sp;
+        sp.set_int(lt::settings_pack::unchoke_slots_limit, limit);
+        session->apply_settings(std::move(sp));
+        unchoke_limit = limit;
+      }
+    }
+  }
 
   // A torrent fetched on demand.
   struct Swarm {
@@ -345,6 +385,7 @@ struct Engine::Impl {
 Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   const Options& o = impl_->options;
+  impl_->upload_slots = o.upload_slots;
   lt::settings_pack s = lt::high_performance_seed();
   s.set_str(lt::settings_pack::listen_interfaces, o.listen_host + ":" + std::to_string(o.peer_port));
   s.set_int(lt::settings_pack::connections_limit, o.connections_limit);
@@ -366,6 +407,13 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   s.set_str(lt::settings_pack::user_agent, "seedcast/0.1.0");
   s.set_str(lt::settings_pack::peer_fingerprint, "-SC0010-");
   impl_->session = std::make_unique<lt::session>(lt::session_params(std::move(s)));
+  // libtorrent puts peers on local networks (10/8, 192.168/16, 127/8, ...) in a peer class that
+  // ignores unchoke slots and rate limits. A CDN seed treats every viewer alike, wherever it is.
+  lt::ip_filter classes;
+  const auto global = 1u << static_cast<std::uint32_t>(static_cast<int>(lt::session::global_peer_class_id));
+  classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
+  classes.add_rule(lt::make_address("::"), lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
+  impl_->session->set_peer_class_filter(classes);
   impl_->alert_thread = std::thread([impl = impl_.get()] {
     while (!impl->stopping.load()) {
       impl->session->wait_for_alert(std::chrono::milliseconds(250));
@@ -409,6 +457,7 @@ void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
       // A multi-file torrent's files are <save_path>/<name>/<path>; its root is <library>/<name>.
       atp.save_path = t->multi_file ? fs::path(t->root).parent_path().string() : t->root;
       atp.flags = lt::torrent_flags::seed_mode;  // not paused, not auto-managed: always seeding
+      atp.max_uploads = impl_->upload_slots > 0 ? impl_->upload_slots : -1;
       lt::torrent_handle h = impl_->session->add_torrent(std::move(atp), ec);
       if (ec) {
         spdlog::warn("engine: cannot seed {}: {}", t->name, ec.message());
@@ -458,12 +507,23 @@ void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
     }
     impl_->port = impl_->session->is_listening() ? impl_->session->listen_port() : 0;
   }
+  impl_->refresh_peer_ips();
   for (auto& w : wake) w();
 }
 
 bool Engine::seeding(const InfoHash& h) const {
   std::lock_guard lock(impl_->mutex);
   return impl_->seeds.count(h) != 0;
+}
+
+bool Engine::peer_connected(const InfoHash& h, std::string_view ip) const {
+  if (ip.substr(0, 7) == "::ffff:") ip.remove_prefix(7);  // an IPv4 client on a dual-stack socket
+  std::lock_guard lock(impl_->peer_mutex);
+  auto it = impl_->peer_ips.find(h);
+  if (it == impl_->peer_ips.end()) return false;
+  for (const auto& a : it->second)
+    if (a == ip) return true;
+  return false;
 }
 
 Stats Engine::stats() const {

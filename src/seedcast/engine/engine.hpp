@@ -42,6 +42,10 @@ struct Options {
   std::function<void(const catalog::Torrent&)> on_metadata;
   // Peers this server's own tracker knows for a swarm (HTTP peers), for fetched torrents.
   std::function<std::vector<PeerAddress>(const InfoHash&)> tracker_peers;
+  // Peers each torrent uploads to at once (0 = all). Few slots make the seed a source of new
+  // pieces for the swarm rather than a server of every viewer: the unchoked viewers relay what
+  // they get, and the slots rotate (round robin).
+  int upload_slots = 0;
 };
 
 struct Stats {
@@ -91,6 +95,10 @@ class Engine {
   // lifetime, gone ones are removed, and the cache is kept under its budget. Thread-safe.
   void sync(const std::vector<catalog::TorrentPtr>& torrents);
   bool seeding(const InfoHash& h) const;  // cheap: a lookup under a mutex
+  // True when a BitTorrent peer from address `ip` (as text, e.g. "203.0.113.5") is connected
+  // to the engine for torrent `h`, as of the last sync() (at most ~1 s old). Cheap: a lookup
+  // under a mutex. The webseed uses it to send such a client's bulk requests to the engine.
+  bool peer_connected(const InfoHash& h, std::string_view ip) const;
   Stats stats() const;
 
   // ---- gateway

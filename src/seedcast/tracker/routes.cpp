@@ -53,28 +53,6 @@ bool parse_number(const std::string& s, T& out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-bool parse_endpoint(std::string_view address, uint16_t port, Endpoint& ep) {
-  std::string a(address);
-  ep.port = port;
-  in_addr v4{};
-  in6_addr v6{};
-  if (inet_pton(AF_INET, a.c_str(), &v4) == 1) {
-    std::memcpy(ep.addr.data(), &v4, 4);
-    ep.v6 = false;
-    return true;
-  }
-  if (inet_pton(AF_INET6, a.c_str(), &v6) == 1) {
-    if (IN6_IS_ADDR_V4MAPPED(&v6)) {
-      std::memcpy(ep.addr.data(), reinterpret_cast<const uint8_t*>(&v6) + 12, 4);
-      ep.v6 = false;
-    } else {
-      std::memcpy(ep.addr.data(), &v6, 16);
-      ep.v6 = true;
-    }
-    return true;
-  }
-  return false;
-}
 
 Event parse_event(std::string_view e, bool& ok) {
   ok = true;

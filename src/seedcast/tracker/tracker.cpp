@@ -1,5 +1,8 @@
 #include "seedcast/tracker/tracker.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -115,6 +118,29 @@ struct WsPeer {
 };
 
 }  // namespace
+
+bool parse_endpoint(std::string_view address, uint16_t port, Endpoint& ep) {
+  std::string a(address);
+  ep.port = port;
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, a.c_str(), &v4) == 1) {
+    std::memcpy(ep.addr.data(), &v4, 4);
+    ep.v6 = false;
+    return true;
+  }
+  if (inet_pton(AF_INET6, a.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+      std::memcpy(ep.addr.data(), reinterpret_cast<const uint8_t*>(&v6) + 12, 4);
+      ep.v6 = false;
+    } else {
+      std::memcpy(ep.addr.data(), &v6, 16);
+      ep.v6 = true;
+    }
+    return true;
+  }
+  return false;
+}
 
 struct Tracker::Swarm {
   PeerSet<HttpPeer> http;
@@ -245,6 +271,18 @@ void Tracker::leave_ws(const InfoHash& h, const PeerId& id, const Mailbox* self)
   Swarm& s = *it->second;
   if (WsPeer* p = s.ws.find(id); p && p->owner == self) s.remove(s.ws, id);
   if (s.size() == 0 && s.completed == 0) sh.swarms.erase(it);
+}
+
+bool Tracker::has_http_peer(const InfoHash& h, std::string_view address) const {
+  Endpoint ep;
+  if (!parse_endpoint(address, 0, ep)) return false;
+  Shard& sh = shard(h);
+  std::lock_guard lock(sh.mutex);
+  auto it = sh.swarms.find(h);
+  if (it == sh.swarms.end()) return false;
+  for (const HttpPeer& q : it->second->http.list)
+    if (q.endpoint.v6 == ep.v6 && q.endpoint.addr == ep.addr) return true;
+  return false;
 }
 
 Counts Tracker::counts(const InfoHash& h) const {

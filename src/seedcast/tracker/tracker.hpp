@@ -26,6 +26,9 @@ struct Endpoint {
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
+// Parses an IPv4 or IPv6 address (text; IPv4-mapped IPv6 becomes IPv4) into `ep` with `port`.
+bool parse_endpoint(std::string_view address, uint16_t port, Endpoint& ep);
+
 enum class Event { none, started, stopped, completed, paused };
 
 struct Counts {
@@ -84,6 +87,9 @@ class Tracker {
   Counts counts(const InfoHash& h) const;
   // Up to `max` HTTP (native BitTorrent) peers of swarm `h`, for the server's own engine.
   std::vector<Endpoint> http_peers(const InfoHash& h, size_t max) const;
+  // Has a peer at `address` (text, any port) announced swarm `h` over HTTP? That is a native
+  // BitTorrent client. Linear in the swarm's HTTP peers.
+  bool has_http_peer(const InfoHash& h, std::string_view address) const;
   // Drops peers not seen for 1.5 intervals and swarms left empty. Called periodically.
   void expire();
   size_t peers() const;

@@ -256,6 +256,11 @@ struct Webseed::Impl {
       r.set("Retry-After", "5");
       co_return r;
     }
+    if (bulk_request_of_a_peer(req, t, st.size)) {
+      Response r = Response::error(503, "get these pieces from the BitTorrent seed and your peers");
+      r.set("Retry-After", std::to_string(options.defer_seconds));
+      co_return r;
+    }
     co_return send_file(req, st, f->path, [&handle](Response& r, std::string head, uint64_t offset, uint64_t length) {
       r.parts.push_back({std::move(head), handle, offset, length});
     });
@@ -302,6 +307,17 @@ struct Webseed::Impl {
       first.wait = nullptr;
     }
     co_return r;
+  }
+
+  // See Options::bittorrent_peer.
+  bool bulk_request_of_a_peer(const Request& req, const catalog::Torrent& t, uint64_t size) const {
+    if (options.defer_seconds <= 0 || !options.bittorrent_peer) return false;
+    auto range = req.header("Range");
+    if (!range || range->empty() || range->back() == '-') return false;  // none, or open-ended
+    auto parsed = http::parse_range(*range, size, 1);
+    if (parsed.kind != http::RangeResult::Kind::satisfiable || parsed.ranges.size() != 1) return false;
+    if (parsed.ranges.front().length() <= t.piece_length) return false;
+    return options.bittorrent_peer(t.info_hash, req.remote);
   }
 
   using AddPart = std::function<void(Response&, std::string head, uint64_t offset, uint64_t length)>;

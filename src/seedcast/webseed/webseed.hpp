@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "seedcast/core/info_hash.hpp"
@@ -45,6 +46,14 @@ struct Options {
   int piece_timeout = 15;     // seconds to wait for a piece before 503 (or, mid-body, giving up)
   uint32_t read_ahead = 8 * 1024 * 1024;  // bytes asked for past a range, for sequential video
   origin::Fetcher* origin = nullptr;  // torrents from URLs (/torrent/url/…); none when null
+  // Is this address (Request::remote) a native BitTorrent client of this torrent (it announced
+  // to the HTTP tracker, or is connected to the server's own seed)? Such a client gets the same
+  // bytes from the seed and from its other peers, so its bulk web-seed requests (a closed range longer than one piece: libtorrent
+  // merges up to 16 MiB into one request and completes none of its pieces before the last
+  // byte) are answered 503 with `Retry-After: defer_seconds`. One-piece requests (WebTorrent,
+  // players) and open ranges are always served. Unset or defer_seconds 0: never.
+  std::function<bool(const InfoHash&, std::string_view remote)> bittorrent_peer;
+  int defer_seconds = 0;
 };
 
 class FileCache;

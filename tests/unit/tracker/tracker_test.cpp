@@ -51,6 +51,19 @@ TEST_F(Fixture, PeersFindEachOtherButNeverThemselves) {
   EXPECT_EQ(r.peers[0], v4(2, 6002));
 }
 
+TEST_F(Fixture, HasHttpPeerMatchesTheAddressOnly) {
+  const InfoHash other = *InfoHash::from_hex("153178313d2010436197e454511d8473bf30c616");
+  EXPECT_FALSE(tracker.has_http_peer(kHash, "127.0.0.1"));
+  announce(1);
+  EXPECT_TRUE(tracker.has_http_peer(kHash, "127.0.0.1"));         // any port
+  EXPECT_TRUE(tracker.has_http_peer(kHash, "::ffff:127.0.0.1"));  // IPv4 on a dual-stack socket
+  EXPECT_FALSE(tracker.has_http_peer(kHash, "127.0.0.2"));
+  EXPECT_FALSE(tracker.has_http_peer(other, "127.0.0.1"));
+  EXPECT_FALSE(tracker.has_http_peer(kHash, "not an address"));
+  announce(1, false, Event::stopped);
+  EXPECT_FALSE(tracker.has_http_peer(kHash, "127.0.0.1"));
+}
+
 TEST_F(Fixture, NumwantIsCappedAndSeedersGetOnlyLeechers) {
   for (uint8_t i = 1; i <= 30; ++i) announce(i, i <= 10);
   EXPECT_EQ(announce(100, false, Event::none, 5).peers.size(), 5u);
