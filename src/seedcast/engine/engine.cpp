@@ -10,6 +10,8 @@
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
+#include <sys/resource.h>
+
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -18,6 +20,21 @@
 #include "seedcast/library/torrent_maker.hpp"
 
 namespace seedcast::engine {
+
+namespace {
+
+// libtorrent caps connections_limit at 80% of the soft RLIMIT_NOFILE when the session starts, and
+// services often start with a soft limit of 1024 (about 800 peers). Use the hard limit instead.
+void raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  spdlog::debug("engine: file descriptor limit raised from {} to {}", was, rl.rlim_cur);
+}
+
+}  // namespace
 
 struct Engine::Impl {
   std::unique_ptr<lt::session> session;
@@ -46,6 +63,9 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   lt::settings_pack s = lt::high_performance_seed();
   s.set_str(lt::settings_pack::listen_interfaces, options.listen_host + ":" + std::to_string(options.peer_port));
   s.set_int(lt::settings_pack::connections_limit, options.connections_limit);
+  // The peer list holds every connected peer, and libtorrent refuses an incoming peer once it is
+  // full (default 3000): it must be at least as large as the connection limit.
+  s.set_int(lt::settings_pack::max_peerlist_size, options.connections_limit);
   s.set_int(lt::settings_pack::send_buffer_watermark, options.send_buffer_watermark);
   s.set_int(lt::settings_pack::send_buffer_low_watermark, options.send_buffer_watermark / 4);
   s.set_int(lt::settings_pack::send_not_sent_low_watermark, 64 * 1024);
@@ -59,7 +79,15 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   s.set_int(lt::settings_pack::alert_mask, lt::alert_category::error | lt::alert_category::status);
   s.set_str(lt::settings_pack::user_agent, "seedcast/0.1.0");
   s.set_str(lt::settings_pack::peer_fingerprint, "-SC0010-");
+  raise_fd_limit();
   impl_->session = std::make_unique<lt::session>(lt::session_params(std::move(s)));
+  // Peers on the LAN and loopback are in libtorrent's local peer class, whose
+  // connection_limit_factor of 150 is meant to let them exceed connections_limit by half; 2.0.8
+  // divides by it instead (limit * 100 / 150), so a LAN audience got only 2/3 of the connections.
+  // Count them like everyone else.
+  lt::peer_class_info local = impl_->session->get_peer_class(lt::session::local_peer_class_id);
+  local.connection_limit_factor = 100;
+  impl_->session->set_peer_class(lt::session::local_peer_class_id, local);
 }
 
 Engine::~Engine() {
