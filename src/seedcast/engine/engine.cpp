@@ -14,6 +14,7 @@
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -86,6 +87,21 @@ uint64_t disk_usage(const fs::path& dir) {
   }
   return total;
 }
+}  // namespace
+
+namespace {
+
+// libtorrent caps connections_limit at 80% of the soft RLIMIT_NOFILE when the session starts, and
+// services often start with a soft limit of 1024 (about 800 peers). Use the hard limit instead.
+void raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  rlim_t was = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  spdlog::debug("engine: file descriptor limit raised from {} to {}", was, rl.rlim_cur);
+}
+
 }  // namespace
 
 struct Engine::Impl {
@@ -389,6 +405,9 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   lt::settings_pack s = lt::high_performance_seed();
   s.set_str(lt::settings_pack::listen_interfaces, o.listen_host + ":" + std::to_string(o.peer_port));
   s.set_int(lt::settings_pack::connections_limit, o.connections_limit);
+  // The peer list holds every connected peer, and libtorrent refuses an incoming peer once it is
+  // full (default 3000): it must be at least as large as the connection limit.
+  s.set_int(lt::settings_pack::max_peerlist_size, o.connections_limit);
   s.set_int(lt::settings_pack::send_buffer_watermark, o.send_buffer_watermark);
   s.set_int(lt::settings_pack::send_buffer_low_watermark, o.send_buffer_watermark / 4);
   s.set_int(lt::settings_pack::send_not_sent_low_watermark, 64 * 1024);
@@ -406,9 +425,11 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
                                                lt::alert_category::piece_progress | lt::alert_category::storage | (getenv("SEEDCAST_ENGINE_TRACE") ? lt::alert_category::connect | lt::alert_category::peer | lt::alert_category::peer_log: lt::alert_category_t{}));
   s.set_str(lt::settings_pack::user_agent, "seedcast/0.1.0");
   s.set_str(lt::settings_pack::peer_fingerprint, "-SC0010-");
+  raise_fd_limit();
   impl_->session = std::make_unique<lt::session>(lt::session_params(std::move(s)));
   // libtorrent puts peers on local networks (10/8, 192.168/16, 127/8, ...) in a peer class that
-  // ignores unchoke slots and rate limits. A CDN seed treats every viewer alike, wherever it is.
+  // ignores unchoke slots and rate limits (and, in 2.0.8, gets only 2/3 of connections_limit:
+  // it divides by its connection_limit_factor). A CDN seed treats every viewer alike.
   lt::ip_filter classes;
   const auto global = 1u << static_cast<std::uint32_t>(static_cast<int>(lt::session::global_peer_class_id));
   classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);

@@ -27,7 +27,11 @@ struct PeerAddress {
 struct Options {
   std::string listen_host = "0.0.0.0";
   int peer_port = 6881;  // 0: any free port
-  int connections_limit = 2000;
+  // Peers (viewers) served at once; each costs one socket. At 1 Mbit/s one core runs out of CPU
+  // at about 7,500 (bench/seed_capacity.sh); this cap bounds sockets and memory at lower bit
+  // rates. The engine raises the soft RLIMIT_NOFILE to the hard limit, and libtorrent lowers
+  // this to 80% of that limit.
+  int connections_limit = 10000;
   // Per-peer send buffer: the high_performance_seed preset's 3 MiB × thousands of peers is
   // gigabytes; a viewer at a few Mbit/s needs far less.
   int send_buffer_watermark = 256 * 1024;
