@@ -421,8 +421,12 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   // The gateway dials peers over TCP: uTP first would wait out a time-out for every native
   // client that has uTP off. Incoming uTP is still accepted.
   s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
-  s.set_int(lt::settings_pack::alert_mask, lt::alert_category::error | lt::alert_category::status |
-                                               lt::alert_category::piece_progress | lt::alert_category::storage | (getenv("SEEDCAST_ENGINE_TRACE") ? lt::alert_category::connect | lt::alert_category::peer | lt::alert_category::peer_log: lt::alert_category_t{}));
+  lt::alert_category_t alerts = lt::alert_category::error | lt::alert_category::status |
+                                lt::alert_category::piece_progress | lt::alert_category::storage;
+  // A diagnostic, not a setting: every peer connection's log at LOG_LEVEL=debug.
+  if (std::getenv("SEEDCAST_ENGINE_TRACE"))
+    alerts |= lt::alert_category::connect | lt::alert_category::peer | lt::alert_category::peer_log;
+  s.set_int(lt::settings_pack::alert_mask, alerts);
   s.set_str(lt::settings_pack::user_agent, "seedcast/0.1.0");
   s.set_str(lt::settings_pack::peer_fingerprint, "-SC0010-");
   raise_fd_limit();
