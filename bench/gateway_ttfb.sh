@@ -161,6 +161,8 @@ start_gateway() {
     GW_LOG=$d/log
     if [[ $kind == seedcast ]]; then
         mkdir -p "$d/library" "$d/data"
+        # SEEDCAST_ENV: extra VAR=value settings for seedcast, split on spaces
+        # shellcheck disable=SC2086
         env -u OPEN_GATEWAY -u DHT -u CACHE_MAX_BYTES -u GATEWAY_LIFETIME -u SECRET -u JWT_PUBLIC_KEY -u AUTH_WEBHOOK \
             HOST=127.0.0.1 PORT=0 PORT_FILE="$d/port" LIBRARY="$d/library" DATA_DIR="$d/data" THREADS=1 \
             LOG_LEVEL=info PEER_PORT=0 ACCESS_TOKEN="$TOKEN" METADATA_TIMEOUT="$METADATA_TIMEOUT" \
@@ -203,7 +205,7 @@ ERRORS=0
 declare -A LAST_LOG
 for ((round = 1; round <= ROUNDS; round++)); do
     order=("${KINDS[@]}")
-    (( round % 2 == 0 )) && order=($(printf '%s\n' "${KINDS[@]}" | tac))
+    (( round % 2 == 0 )) && mapfile -t order < <(printf '%s\n' "${KINDS[@]}" | tac)
     for kind in "${order[@]}"; do
         wait_for_others
         wait_quiet
