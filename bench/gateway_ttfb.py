@@ -213,6 +213,11 @@ METRICS = [("cold_ttfb_ms", "cold TTFB"), ("cold_done_ms", "cold 1st range done"
            ("seek_ttfb_ms", "seek TTFB"), ("seek_done_ms", "seek range done")]
 
 
+def fmt(x):
+    """A ratio with 3 significant digits, at least 2 decimals below 10 (0.0042, 0.15, 1.05, 1137)."""
+    return f"{x:.2f}" if 0.1 <= x < 10 else f"{x:.3g}" if x < 0.1 else f"{x:.0f}"
+
+
 def cmd_report(a):
     rows = [json.loads(line) for line in open(a.results) if line.strip().startswith("{")]
     kinds = [k for k in ("webtorrent", "seedcast") if any(r.get("gateway") == k for r in rows)]
@@ -254,13 +259,18 @@ def cmd_report(a):
               f" {m['seek_done_ms']:>10.1f} {m['gw_cpu_s']:>9.2f} {m['n']:>7}")
     if "seedcast" in med and "webtorrent" in med:
         s, w = med["seedcast"], med["webtorrent"]
-        print(f"{'ratio s/w':<11}" + "".join(f" {s[m] / w[m]:>10.2f}" if w[m] else f" {'n/a':>10}" for m, _ in METRICS)
-              + (f" {s['gw_cpu_s'] / w['gw_cpu_s']:>9.2f}" if w["gw_cpu_s"] else f" {'n/a':>9}"))
+        print(f"{'ratio s/w':<11}" + "".join(f" {fmt(s[m] / w[m]):>10}" if w[m] else f" {'n/a':>10}" for m, _ in METRICS)
+              + (f" {fmt(s['gw_cpu_s'] / w['gw_cpu_s']):>9}" if w["gw_cpu_s"] else f" {'n/a':>9}"))
         print("(ratio = seedcast time / webtorrent time: below 1 = seedcast faster)")
         print("speedup (webtorrent / seedcast, above 1 = seedcast faster): " + ", ".join(
-            f"{label} {w[m] / s[m]:.2f}x" for m, label in METRICS if s[m]))
+            f"{label} {fmt(w[m] / s[m])}x" for m, label in METRICS if s[m]))
     elif kinds == ["webtorrent"]:
         print("ratio: n/a (baseline only)")
+    for k, m in med.items():
+        slow = [label for key, label in METRICS if key.endswith("ttfb_ms") and 55e3 <= m[key] <= 66e3]
+        if slow:
+            print(f"NOTE: {k}'s {' and '.join(slow)} is about 60 s, libtorrent's min_reconnect_time: the gateway had"
+                  " dropped its peers and waited to dial them again (see bench/README.md)")
     if errors:
         print(f"gateway_ttfb: {errors} round(s) with errors -- those rounds are not results")
     return 1 if errors or not med else 0
