@@ -269,7 +269,7 @@ def cmd_report(a):
     for k, m in med.items():
         slow = [label for key, label in METRICS if key.endswith("ttfb_ms") and 55e3 <= m[key] <= 66e3]
         if slow:
-            print(f"NOTE: {k}'s {' and '.join(slow)} is about 60 s, libtorrent's min_reconnect_time: the gateway had"
+            print(f"NOTE: {k}'s {' and '.join(slow)} {'is' if len(slow) == 1 else 'are'} about 60 s, libtorrent's min_reconnect_time: the gateway had"
                   " dropped its peers and waited to dial them again (see bench/README.md)")
     if errors:
         print(f"gateway_ttfb: {errors} round(s) with errors -- those rounds are not results")
