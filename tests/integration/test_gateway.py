@@ -309,3 +309,63 @@ def test_seedcast_add_command(empty_library, server_factory):
         out = subprocess.run([str(H.SEEDCAST_BIN), "add", ih, "--server", f"http://127.0.0.1:{srv.port}"],
                              env=env, capture_output=True, text=True, timeout=30)
         assert out.returncode == 1 and "wrong access token" in out.stdout
+
+
+class MiniTracker:
+    """A swarm's own tracker (not seedcast's): an HTTP announce endpoint that remembers every
+    peer and answers the others, compact, bencoded by libtorrent."""
+
+    def __init__(self):
+        import http.server
+        peers = self.peers = {}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                port = int(q.get("port", ["0"])[0])
+                me = socket.inet_aton(self.client_address[0]) + port.to_bytes(2, "big")
+                others = b"".join(p for p in peers.values() if p != me)
+                if port:
+                    peers[q.get("peer_id", [""])[0]] = me
+                body = lt.bencode({"interval": 60, "peers": others})
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/announce"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_seek_after_idle_reaches_peers_of_the_magnets_own_tracker(empty_library, server_factory, tmp_path, seeders):
+    """Peers known only from the magnet's tracker: after a range and its read-ahead are done the
+    torrent wants nothing for a while; a later seek must still be served promptly."""
+    srv = server_factory(empty_library, expected=0, ACCESS_TOKEN=ADMIN, METADATA_TIMEOUT=30, PIECE_TIMEOUT=20)
+    content = tmp_path / "content"
+    data = make_content(content, multi=False, size=300 * PIECE)["gw-clip.mp4"]  # 18.75 MiB > read-ahead
+    tracker = MiniTracker()
+    try:
+        with srv.running():
+            torrent = make_torrent(content, "gw-clip.mp4", tracker.url)
+            ih = info_hash(torrent)
+            (tmp_path / "t.torrent").write_bytes(torrent)
+            seeders(tmp_path / "t.torrent", content).wait()
+            magnet = f"magnet:?xt=urn:btih:{ih}&tr={urllib.parse.quote(tracker.url, safe='')}"
+            assert admin(srv, "POST", "/api/torrents", magnet.encode()).status == 202
+            path = f"/file/{ih}/gw-clip.mp4"
+            r = srv.get(path, headers={"Range": "bytes=0-65535"}, timeout=60)
+            assert r.status == 206 and r.body == data[:PIECE], r.describe()
+            time.sleep(4)  # the read-ahead completes; nothing is wanted any more
+            far = 250 * PIECE
+            # PIECE_TIMEOUT (20 s) is well below libtorrent's 60 s before dialling a dropped peer again
+            r = srv.get(path, headers={"Range": f"bytes={far}-{far + PIECE - 1}"}, timeout=60)
+            assert r.status == 206 and r.body == data[far:far + PIECE], r.describe()
+    finally:
+        tracker.close()

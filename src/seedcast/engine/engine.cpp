@@ -421,6 +421,10 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   // The gateway dials peers over TCP: uTP first would wait out a time-out for every native
   // client that has uTP off. Incoming uTP is still accepted.
   s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+  // A gateway torrent wants nothing between two requests, so libtorrent calls it finished and
+  // would close its connections to seeds as redundant; peers that came from a magnet's tracker
+  // are then only dialled again after min_reconnect_time (60 s), and the next seek stalls.
+  s.set_bool(lt::settings_pack::close_redundant_connections, false);
   lt::alert_category_t alerts = lt::alert_category::error | lt::alert_category::status |
                                 lt::alert_category::piece_progress | lt::alert_category::storage;
   // A diagnostic, not a setting: every peer connection's log at LOG_LEVEL=debug.
