@@ -3,6 +3,10 @@ requests from the bytes it is given, which may be corrupt. Only the peer-wire ba
 handshake, bitfield, unchoke, request -> piece. Real clients verify; this one is the attacker.
 
     liar = Liar(info_hash_bytes, data, piece_length); liar.port; ...; liar.close()
+
+With `hold=(b, g)`, requests for piece b wait until every block of piece g went out, so a test
+can count on piece g arriving whole before a corrupt piece b fails its hash (after which the
+client may ban this peer).
 """
 import socket
 import struct
@@ -10,7 +14,8 @@ import threading
 
 
 class Liar:
-    def __init__(self, info_hash: bytes, data: bytes, piece_length: int):
+    def __init__(self, info_hash: bytes, data: bytes, piece_length: int, hold=None):
+        self.hold = hold
         self.info_hash, self.data, self.piece_length = info_hash, data, piece_length
         self.num_pieces = (len(data) + piece_length - 1) // piece_length
         self.sock = socket.socket()
@@ -53,6 +58,19 @@ class Liar:
             for i in range(self.num_pieces):
                 bits[i // 8] |= 0x80 >> (i % 8)
             conn.sendall(struct.pack(">IB", 1 + len(bits), 5) + bytes(bits) + struct.pack(">IB", 1, 1))
+            held, good_left = [], 0
+            if self.hold:
+                good_left = min(self.piece_length, len(self.data) - self.hold[1] * self.piece_length)
+
+            def send(index, begin, size):
+                nonlocal good_left
+                off = index * self.piece_length + begin
+                block = self.data[off:off + size]
+                conn.sendall(struct.pack(">IBII", 9 + len(block), 7, index, begin) + block)
+                self.served += 1
+                if self.hold and index == self.hold[1]:
+                    good_left -= len(block)
+
             while not self.closed:
                 (length,) = struct.unpack(">I", self._read(conn, 4))
                 if length == 0:
@@ -60,10 +78,14 @@ class Liar:
                 msg = self._read(conn, length)
                 if msg[0] == 6 and length == 13:  # request
                     index, begin, size = struct.unpack(">III", msg[1:])
-                    off = index * self.piece_length + begin
-                    block = self.data[off:off + size]
-                    conn.sendall(struct.pack(">IBII", 9 + len(block), 7, index, begin) + block)
-                    self.served += 1
+                    if self.hold and index == self.hold[0] and good_left > 0:
+                        held.append((index, begin, size))
+                        continue
+                    send(index, begin, size)
+                    if good_left <= 0 and held:
+                        for r in held:
+                            send(*r)
+                        held.clear()
         except (ConnectionError, OSError, struct.error):
             pass
         finally:

@@ -233,7 +233,7 @@ def test_corrupt_piece_is_never_served(empty_library, server_factory, tmp_path):
         # A lying peer: it has every piece, but piece 10 is corrupt.
         bad = bytearray(data)
         bad[10 * PIECE + 100:10 * PIECE + 110] = b"X" * 10
-        liar = Liar(bytes.fromhex(ih), bytes(bad), PIECE)
+        liar = Liar(bytes.fromhex(ih), bytes(bad), PIECE, hold=(10, 9))  # piece 9 whole before the lie
         try:
             q = urllib.parse.urlencode({"peer_id": "-XX0000-liarliarliar", "port": liar.port, "left": 0,
                                         "uploaded": 0, "downloaded": 0, "compact": 1})
