@@ -231,22 +231,46 @@ struct Webseed::Impl {
     co_return Response::text(200, text::html_page(t.name, body), "text/html; charset=utf-8");
   }
 
-  asio::awaitable<Response> file(const Request& req) {
-    auto found = co_await lookup(std::string(req.param("hash")));
-    if (auto* r = std::get_if<Response>(&found)) co_return std::move(*r);
-    const auto tp = std::get<catalog::TorrentPtr>(found);
-    const auto& t = *tp;
+  // The file a request names inside `t` (BEP 19 clients put the torrent's name first; people
+  // and players may not), or the error answer.
+  std::variant<const catalog::File*, Response> file_of(const Request& req, const catalog::Torrent& t) const {
     std::string path = text::percent_decode(req.param("path"));
-    if (!safe_path(path)) co_return Response::error(400, "bad file path");
-    // BEP 19 clients put the torrent's name first; people and players may not.
+    if (!safe_path(path)) return Response::error(400, "bad file path");
     const catalog::File* f = nullptr;
     if (t.multi_file && path.size() > t.name.size() && path.compare(0, t.name.size(), t.name) == 0 &&
         path[t.name.size()] == '/')
       f = t.find_file(std::string_view(path).substr(t.name.size() + 1));
     if (!f) f = t.find_file(path);
-    if (!f) co_return Response::error(404, "no such file in this torrent");
-    if (t.from_swarm()) co_return co_await swarm_file(req, tp, *f);
+    if (!f) return Response::error(404, "no such file in this torrent");
+    return f;
+  }
 
+  // The hot path, without coroutines of its own: a torrent of the catalog whose data is on
+  // disk. nullopt: the answer needs the gateway (a torrent to fetch, or pieces to wait for).
+  std::optional<Response> file_now(const Request& req) {
+    auto h = InfoHash::from_hex(req.param("hash"));
+    if (!h) return Response::error(400, "not an info-hash: expected 40 hex digits");
+    if (blacklist.contains(*h)) return Response::error(451, "this torrent is not available");
+    auto tp = catalog.find(*h);
+    if (!tp || tp->from_swarm()) return std::nullopt;
+    auto f = file_of(req, *tp);
+    if (auto* r = std::get_if<Response>(&f)) return std::move(*r);
+    return disk_file(req, *tp, *std::get<const catalog::File*>(f));
+  }
+
+  // The rest of the file route, once file_now() said it needs the gateway.
+  asio::awaitable<Response> file(const Request& req) {
+    auto found = co_await lookup(std::string(req.param("hash")));
+    if (auto* r = std::get_if<Response>(&found)) co_return std::move(*r);
+    const auto tp = std::get<catalog::TorrentPtr>(found);
+    auto f = file_of(req, *tp);
+    if (auto* r = std::get_if<Response>(&f)) co_return std::move(*r);
+    if (tp->from_swarm()) co_return co_await swarm_file(req, tp, *std::get<const catalog::File*>(f));
+    co_return disk_file(req, *tp, *std::get<const catalog::File*>(f));
+  }
+
+  Response disk_file(const Request& req, const catalog::Torrent& t, const catalog::File& file) {
+    const catalog::File* f = &file;
     auto handle = files.open(t.disk_path(*f));
     FileStat st;
     if (!handle || !handle->current(st) || st.size != f->length || st.mtime_ns != f->mtime_ns) {
@@ -254,14 +278,14 @@ struct Webseed::Impl {
       if (options.on_stale) options.on_stale();
       Response r = Response::error(503, "this file changed on disk and is being re-indexed");
       r.set("Retry-After", "5");
-      co_return r;
+      return r;
     }
     if (bulk_request_of_a_peer(req, t, st.size)) {
       Response r = Response::error(503, "get these pieces from the BitTorrent seed and your peers");
       r.set("Retry-After", std::to_string(options.defer_seconds));
-      co_return r;
+      return r;
     }
-    co_return send_file(req, st, f->path, [&handle](Response& r, std::string head, uint64_t offset, uint64_t length) {
+    return send_file(req, st, f->path, [&handle](Response& r, std::string head, uint64_t offset, uint64_t length) {
       r.parts.push_back({std::move(head), handle, offset, length});
     });
   }
@@ -401,7 +425,10 @@ void Webseed::add_routes(http::Router& router) {
   router.add({Method::get}, "/file/{hash}",
              [impl](Request& req) -> asio::awaitable<Response> { co_return co_await impl->listing(req); });
   router.add({Method::get}, "/file/{hash}/{*path}",
-             [impl](Request& req) -> asio::awaitable<Response> { co_return co_await impl->file(req); });
+             [impl](Request& req) -> asio::awaitable<Response> {
+               if (auto r = impl->file_now(req)) co_return std::move(*r);
+               co_return co_await impl->file(req);
+             });
   if (impl->options.origin) {
     add_url_routes(router, *impl->options.origin, [impl](const Request& req, const catalog::Torrent& t,
                                                          std::string_view format) {
