@@ -53,18 +53,6 @@ bool parse_number(const std::string& s, T& out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-
-Event parse_event(std::string_view e, bool& ok) {
-  ok = true;
-  if (e.empty() || e == "update" || e == "empty") return Event::none;
-  if (e == "started") return Event::started;
-  if (e == "stopped") return Event::stopped;
-  if (e == "completed") return Event::completed;
-  if (e == "paused") return Event::paused;
-  ok = false;
-  return Event::none;
-}
-
 struct Context {
   Tracker& tracker;
   RouteOptions options;

@@ -172,6 +172,17 @@ struct Tracker::Swarm {
   }
 };
 
+Event parse_event(std::string_view e, bool& ok) {
+  ok = true;
+  if (e.empty() || e == "update" || e == "empty") return Event::none;
+  if (e == "started") return Event::started;
+  if (e == "stopped") return Event::stopped;
+  if (e == "completed") return Event::completed;
+  if (e == "paused") return Event::paused;
+  ok = false;
+  return Event::none;
+}
+
 Tracker::Tracker(Options options) : options_(std::move(options)) {
   if (!options_.clock) {
     options_.clock = [] {

@@ -30,6 +30,9 @@ struct Endpoint {
 bool parse_endpoint(std::string_view address, uint16_t port, Endpoint& ep);
 
 enum class Event { none, started, stopped, completed, paused };
+// An announce's `event` (HTTP and WebSocket alike): empty, "update" and "empty" are none;
+// anything unknown sets ok = false.
+Event parse_event(std::string_view e, bool& ok);
 
 struct Counts {
   uint32_t seeders = 0;

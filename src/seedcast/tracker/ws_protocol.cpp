@@ -430,17 +430,6 @@ bool key_less(const std::pair<InfoHash, PeerId>& x, const std::pair<InfoHash, Pe
   return false;
 }
 
-Event parse_ws_event(std::string_view e, bool& ok) {
-  ok = true;
-  if (e.empty() || e == "update" || e == "empty") return Event::none;
-  if (e == "started") return Event::started;
-  if (e == "stopped") return Event::stopped;
-  if (e == "completed") return Event::completed;
-  if (e == "paused") return Event::paused;
-  ok = false;
-  return Event::none;
-}
-
 void begin_announce(std::string& out) { out.assign("{\"action\":\"announce\""); }
 
 void append_key(std::string& out, std::string_view key) {
@@ -515,7 +504,7 @@ void WsProtocol::announce(const Message& m) {
   }
 
   bool event_ok = true;
-  const Event event = parse_ws_event(m.event, event_ok);
+  const Event event = parse_event(m.event, event_ok);
   if (!event_ok) return fail("invalid event", &ih);
   const size_t want = m.offers_is_array ? std::min(m.offers_count, kMaxOffers) : 0;
 
