@@ -126,15 +126,22 @@ struct Webseed::Impl {
   // The one way a route turns its {hash} into a torrent: 400, 451, 404 or 504 otherwise. A
   // torrent the catalog lacks is fetched from its swarm when the gateway may (open mode, or the
   // operator added it).
-  asio::awaitable<std::variant<catalog::TorrentPtr, Response>> lookup(std::string hash) const {
+  // What can be told without waiting: 400, 451, the catalog's torrent, or nullptr when the
+  // catalog does not have it (yet).
+  std::variant<catalog::TorrentPtr, Response> lookup_now(std::string_view hash) const {
     auto h = InfoHash::from_hex(hash);
-    if (!h) co_return Response::error(400, "not an info-hash: expected 40 hex digits");
-    if (blacklist.contains(*h)) co_return Response::error(451, "this torrent is not available");
-    if (auto t = catalog.find(*h)) co_return t;
+    if (!h) return Response::error(400, "not an info-hash: expected 40 hex digits");
+    if (blacklist.contains(*h)) return Response::error(451, "this torrent is not available");
+    return catalog.find(*h);
+  }
+
+  asio::awaitable<std::variant<catalog::TorrentPtr, Response>> lookup(std::string hash) const {
+    auto now = lookup_now(hash);
+    if (auto* t = std::get_if<catalog::TorrentPtr>(&now); !t || *t) co_return now;
+    const InfoHash ih = *InfoHash::from_hex(hash);  // lookup_now checked it
     engine::Engine* e = options.engine;
-    if (!e || (!e->fetching(*h) && (!options.open_gateway || !e->add_info_hash(*h))))
+    if (!e || (!e->fetching(ih) && (!options.open_gateway || !e->add_info_hash(ih))))
       co_return Response::error(404, "unknown info-hash");
-    const InfoHash ih = *h;
     std::function<bool()> ready = [this, ih] { return catalog.find(ih) != nullptr; };
     std::function<void(std::function<void()>)> subscribe = [e, ih](std::function<void()> wake) {
       e->wait_metadata(ih, std::move(wake));
@@ -248,10 +255,9 @@ struct Webseed::Impl {
   // The hot path, without coroutines of its own: a torrent of the catalog whose data is on
   // disk. nullopt: the answer needs the gateway (a torrent to fetch, or pieces to wait for).
   std::optional<Response> file_now(const Request& req) {
-    auto h = InfoHash::from_hex(req.param("hash"));
-    if (!h) return Response::error(400, "not an info-hash: expected 40 hex digits");
-    if (blacklist.contains(*h)) return Response::error(451, "this torrent is not available");
-    auto tp = catalog.find(*h);
+    auto found = lookup_now(req.param("hash"));
+    if (auto* r = std::get_if<Response>(&found)) return std::move(*r);
+    const auto& tp = std::get<catalog::TorrentPtr>(found);
     if (!tp || tp->from_swarm()) return std::nullopt;
     auto f = file_of(req, *tp);
     if (auto* r = std::get_if<Response>(&f)) return std::move(*r);
