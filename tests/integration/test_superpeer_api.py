@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import seedcast_harness as H
-from test_gateway import Seeder, make_content, make_torrent, info_hash
+from test_gateway import info_hash, make_content, make_torrent, seeders  # noqa: F401 (seeders: a fixture)
 from test_url_torrents import Origin, VIDEO
 
 HERE = Path(__file__).resolve().parent
@@ -376,14 +376,6 @@ def test_seed_a_url(empty_library, server_factory, tmp_path):
             assert [c["label"] for c in stats(srv)["channels"]] == ["from-url"]
     finally:
         origin.close()
-
-
-@pytest.fixture
-def seeders():
-    made = []
-    yield lambda *a, **kw: made.append(Seeder(*a, **kw)) or made[-1]
-    for s in made:
-        s.stop()
 
 
 def test_dashboard_in_headless_chromium(library, server_factory):
