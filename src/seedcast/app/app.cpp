@@ -146,6 +146,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
       return out;
     };
     eo.upload_slots = m.config.seed_slots;
+    eo.peer_addresses = m.config.webseed_defer > 0;  // the webseed's bittorrent_peer below
     m.engine = std::make_unique<engine::Engine>(std::move(eo));
   }
   m.server = std::make_unique<http::Server>(server_options(m.config));

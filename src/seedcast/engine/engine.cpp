@@ -107,7 +107,6 @@ void raise_fd_limit() {
 struct Engine::Impl {
   Options options;
   std::unique_ptr<lt::session> session;
-  int upload_slots = 0;
   int unchoke_limit = -1;  // the session's unchoke_slots_limit as last set
   std::atomic<uint16_t> port{0};  // cached: asking the session blocks on its network thread
   mutable std::mutex mutex;
@@ -119,11 +118,13 @@ struct Engine::Impl {
 
   // One call for the statuses of the torrents that have peers, then their peer lists.
   void refresh_peer_ips() {
+    if (!options.peer_addresses && options.upload_slots == 0) return;  // nobody asks: spare the copies
     std::vector<lt::torrent_status> with_peers = session->get_torrent_status(
         [](const lt::torrent_status& st) { return st.num_peers > 0; }, lt::status_flags_t{});
     std::unordered_map<InfoHash, std::vector<std::string>> ips;
     std::vector<lt::peer_info> peers;
     for (const auto& st : with_peers) {
+      if (!options.peer_addresses) break;
       st.handle.get_peer_info(peers);
       auto& v = ips[InfoHash::from_bytes(st.info_hashes.v1.data())];
       for (const auto& p : peers) {
@@ -137,8 +138,8 @@ struct Engine::Impl {
     peer_ips.swap(ips);
     // libtorrent's choker rotates the unchoked peers (round robin) only under a session-wide
     // limit; `upload_slots` per torrent with peers keeps every busy torrent its share.
-    if (upload_slots > 0) {
-      int limit = upload_slots * std::max<int>(1, static_cast<int>(with_peers.size()));
+    if (options.upload_slots > 0) {
+      int limit = options.upload_slots * std::max<int>(1, static_cast<int>(with_peers.size()));
       if (limit != unchoke_limit) {
         lt::settings_pack sp;
         sp.set_int(lt::settings_pack::unchoke_slots_limit, limit);
@@ -401,7 +402,6 @@ struct Engine::Impl {
 Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   const Options& o = impl_->options;
-  impl_->upload_slots = o.upload_slots;
   lt::settings_pack s = lt::high_performance_seed();
   s.set_str(lt::settings_pack::listen_interfaces, o.listen_host + ":" + std::to_string(o.peer_port));
   s.set_int(lt::settings_pack::connections_limit, o.connections_limit);
@@ -486,7 +486,7 @@ void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
       // A multi-file torrent's files are <save_path>/<name>/<path>; its root is <library>/<name>.
       atp.save_path = t->multi_file ? fs::path(t->root).parent_path().string() : t->root;
       atp.flags = lt::torrent_flags::seed_mode;  // not paused, not auto-managed: always seeding
-      atp.max_uploads = impl_->upload_slots > 0 ? impl_->upload_slots : -1;
+      atp.max_uploads = impl_->options.upload_slots > 0 ? impl_->options.upload_slots : -1;
       lt::torrent_handle h = impl_->session->add_torrent(std::move(atp), ec);
       if (ec) {
         spdlog::warn("engine: cannot seed {}: {}", t->name, ec.message());

@@ -50,6 +50,9 @@ struct Options {
   // pieces for the swarm rather than a server of every viewer: the unchoked viewers relay what
   // they get, and the slots rotate (round robin).
   int upload_slots = 0;
+  // Keep, every second, the addresses of each torrent's connected peers for peer_connected()
+  // (a copy of every peer list: only when something asks).
+  bool peer_addresses = false;
 };
 
 struct Stats {
