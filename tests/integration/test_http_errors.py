@@ -41,6 +41,21 @@ def assert_raw_error(port, data, status, what, timeout=10.0, closed=True):
     "/torrent/" + "a" * 39 + ".torrent", "/torrent/" + "z" * 40 + ".torrent",
     "/file/xyz/clip.mp4", "/file/" + "a" * 41 + "/clip.mp4"])
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
+def closed_within(s, seconds) -> bool:
+    """Reads (and drops) what `s` receives until the server closes it: True, or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            chunk = s.recv(4096)
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+        if not chunk:
+            return True
+    return False
+
+
 def test_bad_info_hash_400(shared_server, path, method):
     r = shared_server.req(method, path)
     if method == "HEAD":
@@ -296,19 +311,7 @@ def test_header_timeout_closes_slow_request(server_factory, library):
         s = socket.create_connection(("127.0.0.1", srv.port), timeout=15)
         try:
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")  # never finished
-            deadline = time.monotonic() + 15
-            closed = False
-            while time.monotonic() < deadline:
-                try:
-                    chunk = s.recv(4096)
-                except ConnectionResetError:
-                    closed = True
-                    break
-                except socket.timeout:
-                    break
-                if not chunk:
-                    closed = True
-                    break
+            closed = closed_within(s, 15)
             assert closed, "incomplete request header not closed within 15 s (HEADER_TIMEOUT=1)"
         finally:
             s.close()
@@ -322,19 +325,7 @@ def test_header_timeout_closes_slow_request(server_factory, library):
                 assert chunk, "closed before answering"
                 buf += chunk
             assert buf.startswith(b"HTTP/1.1 200")
-            deadline = time.monotonic() + 15
-            closed = False
-            while time.monotonic() < deadline:
-                try:
-                    chunk = s.recv(4096)
-                except ConnectionResetError:
-                    closed = True
-                    break
-                except socket.timeout:
-                    break
-                if not chunk:
-                    closed = True
-                    break
+            closed = closed_within(s, 15)
             assert closed, "idle keep-alive connection not closed within 15 s (IDLE_TIMEOUT=2)"
         finally:
             s.close()
