@@ -32,6 +32,12 @@ class Library:
     def files(self, tname: str) -> dict:
         return self.spec[tname]
 
+    def downloaded(self, tname: str) -> dict:
+        """What a BitTorrent client saves of torrent `tname`: {path below its folder: bytes}."""
+        if tname == H.SINGLE_NAME:
+            return {tname: self.spec[tname][tname]}
+        return {f"{tname}/{k}": v for k, v in self.spec[tname].items()}
+
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory) -> Library:

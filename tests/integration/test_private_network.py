@@ -71,12 +71,7 @@ def test_webseed_only_download_with_the_tokened_url_list(private_server, library
     out = tmp_path / "out"
     r = H.aria2c(tmp_path / "t.torrent", out, peers=False)
     assert r.returncode == 0, r.stdout + r.stderr
-    want = library.files(name)
-    got = H.read_tree(out)
-    if name == H.SINGLE_NAME:
-        assert got == {name: want[name]}
-    else:
-        assert got == {f"{name}/{k}": v for k, v in want.items()}
+    assert H.read_tree(out) == library.downloaded(name)
 
 
 def test_two_native_clients_find_each_other_through_the_tracker(private_server, library, tmp_path):
