@@ -77,7 +77,7 @@ done
 
 # the generator, rebuilt when its source changes
 src=$BENCH_DIR/peer_load.cpp
-key=$(cat "$src" | sha1sum | cut -c1-12)
+key=$(cat "$src" "$BENCH_DIR/proc_stat.hpp" | sha1sum | cut -c1-12)
 if [[ ! -x $GEN || $(cat "$GEN.key" 2>/dev/null) != "$key" ]]; then
     log "building $GEN"
     g++ -O2 -std=c++20 -o "$GEN.tmp" "$src" -pthread || die "cannot build peer_load.cpp (needs g++ and libboost-dev)"

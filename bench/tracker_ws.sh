@@ -52,7 +52,7 @@ wait_for_others
 # ------------------------------------------------------------------ tools
 build_tool() {  # build_tool NAME -> path of the binary (rebuilt when the source changes)
     local src=$TB_DIR/$1.cpp sum bin
-    sum=$(cat "$src" "$TB_DIR/ws_frame.hpp" | sha1sum | cut -c1-12)
+    sum=$(cat "$src" "$TB_DIR/ws_frame.hpp" "$TB_DIR/proc_stat.hpp" | sha1sum | cut -c1-12)
     bin=$TB_TMP/bin/$1-$sum
     if [[ ! -x $bin ]]; then
         mkdir -p "$TB_TMP/bin"

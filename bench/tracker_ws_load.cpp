@@ -35,6 +35,7 @@
 
 #include <boost/asio.hpp>
 
+#include "proc_stat.hpp"
 #include "ws_frame.hpp"
 
 #include <sys/resource.h>
@@ -169,57 +170,6 @@ std::string printable(std::string_view s, size_t max = 300) {
   }
   if (s.size() > max) out += "...";
   return out;
-}
-
-// utime+stime of another process in seconds (0 if unknown)
-double proc_cpu_seconds(int pid) {
-  if (pid <= 0) return 0;
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string st((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t rp = st.rfind(')');
-  if (rp == std::string::npos) return 0;
-  std::vector<std::string> fields;
-  size_t i = rp + 2;
-  while (i < st.size()) {
-    size_t j = st.find(' ', i);
-    if (j == std::string::npos) j = st.size();
-    fields.push_back(st.substr(i, j - i));
-    i = j + 1;
-  }
-  // fields[0] is field 3 (state); utime = field 14, stime = field 15
-  if (fields.size() < 13) return 0;
-  return (std::stod(fields[11]) + std::stod(fields[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// busy seconds (user+nice+system+irq+softirq+steal) of core N from /proc/stat (0 if unknown)
-double core_busy_seconds(int core) {
-  if (core < 0) return 0;
-  std::ifstream f("/proc/stat");
-  std::string name = "cpu" + std::to_string(core), line;
-  while (std::getline(f, line)) {
-    if (line.compare(0, name.size() + 1, name + " ") != 0) continue;
-    unsigned long long v[8] = {};
-    std::sscanf(line.c_str() + name.size(), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-                &v[4], &v[5], &v[6], &v[7]);
-    return static_cast<double>(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
-  return 0;
-}
-
-// user+nice+system seconds of the whole machine (what processes are charged)
-double machine_task_seconds() {
-  std::ifstream f("/proc/stat");
-  std::string line;
-  if (!std::getline(f, line) || line.compare(0, 4, "cpu ") != 0) return 0;
-  unsigned long long u = 0, n = 0, sy = 0;
-  std::sscanf(line.c_str() + 4, "%llu %llu %llu", &u, &n, &sy);
-  return static_cast<double>(u + n + sy) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 // ---------------------------------------------------------------- shared state
