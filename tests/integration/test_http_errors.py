@@ -33,14 +33,6 @@ def assert_raw_error(port, data, status, what, timeout=10.0, closed=True):
     return hdrs, body
 
 
-# ---------------------------------------------------------------------------- 400 / 404
-
-@pytest.mark.parametrize("path", [
-    "/file/xyz", "/file/xyz?json=1", "/file/" + "a" * 39, "/file/" + "a" * 41,
-    "/file/" + "g" * 40, "/torrent/xyz.torrent",
-    "/torrent/" + "a" * 39 + ".torrent", "/torrent/" + "z" * 40 + ".torrent",
-    "/file/xyz/clip.mp4", "/file/" + "a" * 41 + "/clip.mp4"])
-@pytest.mark.parametrize("method", ["GET", "HEAD"])
 def closed_within(s, seconds) -> bool:
     """Reads (and drops) what `s` receives until the server closes it: True, or `seconds` pass."""
     deadline = time.monotonic() + seconds
@@ -56,6 +48,14 @@ def closed_within(s, seconds) -> bool:
     return False
 
 
+# ---------------------------------------------------------------------------- 400 / 404
+
+@pytest.mark.parametrize("path", [
+    "/file/xyz", "/file/xyz?json=1", "/file/" + "a" * 39, "/file/" + "a" * 41,
+    "/file/" + "g" * 40, "/torrent/xyz.torrent",
+    "/torrent/" + "a" * 39 + ".torrent", "/torrent/" + "z" * 40 + ".torrent",
+    "/file/xyz/clip.mp4", "/file/" + "a" * 41 + "/clip.mp4"])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_bad_info_hash_400(shared_server, path, method):
     r = shared_server.req(method, path)
     if method == "HEAD":
