@@ -37,6 +37,10 @@ struct Config {
   int peer_port = 6881;         // BitTorrent seed; 0: any free port; -1: no seed
   std::string access_token;     // admin and super-peer APIs (accessToken); empty: none
   int seed_max_channels = 0;    // super peer: channels seeded at once; 0: no cap
+  int workers = 0;              // super peer: worker processes; 0: channels seed in this process
+  int channel_workers = 0;      // workers seeding each channel; 0: every live worker
+  int seed_hot = 8;             // with workers: also seed the K swarms with most viewers; 0: off
+  int shutdown_timeout = 30;    // seconds SIGTERM/SIGQUIT wait for requests in flight
   int metadata_timeout = 20;    // seconds
   int piece_timeout = 15;       // seconds
   int gateway_lifetime = 600;   // seconds
