@@ -74,6 +74,7 @@ class Viewer:
         self.stalled = False
         self.stalls = 0
         self.stall_time = 0.0
+        self.stall_events = []  # (swarm time, piece) of each stall
         self.deadlined = set()
         self.conns = {}  # connection key -> last total_download
         self.bytes = {"web": 0, "seed": 0, "peer": 0}
@@ -170,6 +171,9 @@ class Viewer:
                 if not self.stalled:
                     self.stalls += 1
                     self.stalled = True
+                    self.stall_events.append((round(now, 1), p))
+                    if a.trace_stalls:
+                        self.trace_stall(now, p)
                 self.stall_time += dt
             if self.pos >= size:
                 return True
@@ -187,6 +191,30 @@ class Viewer:
             ms = int(max(0.0, (p * pl - self.pos) / rate) * 1000)
             self.h.set_piece_deadline(p, ms)
         return False
+
+    def trace_stall(self, now, piece):
+        """One JSON line about a stall (--trace-stalls): who has the missing piece, who unchokes
+        us, and what the download queue says of it."""
+        peers = []
+        for pi in self.h.get_peer_info():
+            has = bool(pi.pieces[piece]) if len(pi.pieces) > piece else False
+            if not has:
+                continue
+            pid = pi.pid.to_bytes()
+            kind = "web" if pi.connection_type != lt.peer_info.standard_bittorrent else (
+                "peer" if pid.startswith(VIEWER_FP.encode()) else "seed")
+            peers.append({"ip": pi.ip[0], "kind": kind, "choked_us": bool(pi.flags & lt.peer_info.remote_choked),
+                          "down": pi.payload_down_speed, "dlq": pi.download_queue_length,
+                          "piece": pi.downloading_piece_index})
+        blocks = []
+        for dp in self.h.get_download_queue():
+            if dp["piece_index"] == piece:
+                blocks = [(b["state"], b["peer"][0] if b.get("peer") else "") for b in dp["blocks"]]
+        line = {"t": round(now, 1), "viewer": self.idx, "piece": piece, "pos": int(self.pos),
+                "holders": len(peers), "unchoking": sum(not x["choked_us"] for x in peers),
+                "blocks": blocks, "peers": peers}
+        with open(self.args.trace_stalls, "a") as f:
+            f.write(json.dumps(line) + "\n")
 
     @staticmethod
     def kind_of(key):
@@ -210,6 +238,7 @@ class Viewer:
             "finished": self.state == "left" and self.pos >= self.ti.total_size(),
             "stalls": self.stalls,
             "stall_time": round(self.stall_time, 2),
+            "stall_events": self.stall_events,
             "total": self.total,
             "web": self.bytes["web"],
             "seed": self.bytes["seed"],
@@ -343,6 +372,13 @@ def print_viewers(out):
     print(f"{'all':>6} {'':>6} {'':>7} {mib(t['web']):7.1f} {mib(t['seed']):7.1f} {mib(t['peer']):7.1f} "
           f"{mib(t['lost']):6.2f} {100 * t['share']:6.1f}% {t['stalls']:6d} {t['stall_time']:7.1f}")
     print(f"sources seen: {sorted({s for r in out['results'] for s in r['sources']})}", flush=True)
+    events = [t for r in out["results"] for t, _ in r.get("stall_events", [])]
+    if events:
+        buckets = {}
+        for t in events:
+            buckets[int(t // 20) * 20] = buckets.get(int(t // 20) * 20, 0) + 1
+        print("stalls by swarm time (s): " + ", ".join(f"{b}-{b + 20}: {n}" for b, n in sorted(buckets.items())),
+              flush=True)
 
 
 # ---------------------------------------------------------------------------------- seed
@@ -446,6 +482,7 @@ def main():
     w.add_argument("--sample", type=float, default=0.5)
     w.add_argument("--progress", type=float, default=10.0)
     w.add_argument("--no-pex", action="store_true")
+    w.add_argument("--trace-stalls", default="", help="append a JSON line per stall to this file")
     w.add_argument("--no-webseed", action="store_true",
                    help="drop the url-list (what viewers do when the server refuses them its web seed)")
     s = sub.add_parser("seed")

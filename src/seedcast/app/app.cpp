@@ -146,6 +146,11 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
       return out;
     };
     eo.upload_slots = m.config.seed_slots;
+    eo.seed_copies = m.config.seed_copies;
+    eo.seed_starve_ms = m.config.seed_starve_ms;
+    eo.seed_urgent_pieces = m.config.seed_urgent_pieces;
+    eo.seed_bitrate = m.config.seed_bitrate;
+    eo.seed_lead_ms = m.config.seed_lead_ms;
     eo.peer_addresses = m.config.webseed_defer > 0;  // the webseed's bittorrent_peer below
     m.engine = std::make_unique<engine::Engine>(std::move(eo));
   }
@@ -231,7 +236,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     if (impl_->engine) {
       auto e = impl_->engine->stats();
       j["seed"] = {{"port", impl_->engine->peer_port()}, {"torrents", e.torrents}, {"peers", e.peers},
-                   {"uploaded", e.uploaded}};
+                   {"uploaded", e.uploaded}, {"refused", e.refused}};
       j["gateway"] = {{"torrents", e.fetching}, {"downloaded", e.downloaded}, {"cacheBytes", e.cache_bytes}};
     }
     http::Response r = http::Response::json(200, j.dump());
@@ -266,6 +271,9 @@ std::string App::metrics() const {
     metric("seedcast_seed_peers", "gauge", "Peers connected to the BitTorrent seed.", static_cast<double>(e.peers));
     metric("seedcast_seed_uploaded_bytes_total", "counter", "Bytes the BitTorrent seed uploaded since start.",
            static_cast<double>(e.uploaded));
+    metric("seedcast_seed_refused_total", "counter",
+           "Piece requests the BitTorrent seed refused since start (SEED_COPIES: the swarm has them).",
+           static_cast<double>(e.refused));
     metric("seedcast_gateway_torrents", "gauge", "Torrents the gateway has in the engine.", static_cast<double>(e.fetching));
     metric("seedcast_gateway_downloaded_bytes", "gauge", "Payload bytes the gateway's torrents in the engine fetched.",
            static_cast<double>(e.downloaded));

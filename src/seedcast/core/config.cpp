@@ -148,6 +148,24 @@ const std::vector<Setting>& settings() {
                   "seconds a BitTorrent client connected to the seed is asked to wait (503, Retry-After) "
                   "before asking the web seed for more than one piece at once; 0 = always serve (default)",
                   &Config::webseed_defer, 0, 3600),
+      int_setting("SEED_COPIES", {},
+                  "swarm-first seeding: the BitTorrent seed uploads a piece only while fewer than this many of "
+                  "its peers have it or are being sent it (they pass it on), plus what a peer needs next and no "
+                  "peer has, or what a starving peer needs; 0 = off, every request is served (default)",
+                  &Config::seed_copies, 0, 1000),
+      int_setting("SEED_STARVE_MS", {},
+                  "with SEED_COPIES: a peer whose first missing piece has not arrived for this many ms is "
+                  "served its next SEED_URGENT_PIECES missing pieces",
+                  &Config::seed_starve_ms, 0, 3600000),
+      int_setting("SEED_URGENT_PIECES", {},
+                  "with SEED_COPIES: a peer's next missing pieces that are served when no other peer has them "
+                  "(or when it starves)",
+                  &Config::seed_urgent_pieces, 0, 1000),
+      int_setting("SEED_BITRATE", {},
+                  "with SEED_COPIES: the videos' bit rate (bits/s); a peer whose pieces from the start reach "
+                  "less than (time connected + SEED_LEAD_MS) x bit rate is served up to that mark; 0 = unknown",
+                  &Config::seed_bitrate, 0, 100000000000L),
+      int_setting("SEED_LEAD_MS", {}, "with SEED_BITRATE: see there", &Config::seed_lead_ms, 0, 3600000),
       string_setting("WEB_DIR", {}, "folder of the pages and their assets (default: <executable>/../web)",
                      &Config::web_dir),
       string_setting("ALLOWED_DOMAINS", {},

@@ -56,6 +56,11 @@ struct Config {
   int origin_revalidate = 60;   // seconds between asking an origin whether a cached file changed
   int seed_slots = 0;           // peers the seed uploads to at once, per torrent; 0 = all
   int webseed_defer = 0;        // Retry-After for bulk web-seed requests of the seed's peers; 0 = off
+  int seed_copies = 0;          // swarm-first seeding: serve a piece while fewer peers have it; 0 = off
+  int seed_starve_ms = 2000;    // with seed_copies: a first missing piece this old gets served
+  int seed_urgent_pieces = 4;   // with seed_copies: a peer's next missing pieces that count as urgent
+  long seed_bitrate = 0;        // with seed_copies: the streams' bit rate (bits/s), 0 = unknown
+  int seed_lead_ms = 1500;      // with seed_bitrate: how far ahead of its nominal position a peer is kept
 
   bool auth_enabled() const { return !secret.empty() || !jwt_public_key.empty() || !auth_webhook.empty(); }
 

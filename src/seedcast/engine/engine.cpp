@@ -27,6 +27,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "seedcast/engine/detail/swarm_first_plugin.hpp"
 #include "seedcast/library/torrent_maker.hpp"
 
 namespace seedcast::engine {
@@ -167,6 +168,7 @@ struct Engine::Impl {
   // Torrents held as super-peer channels (hold()).
   std::unordered_map<InfoHash, ChannelOptions> held;
   std::atomic<uint64_t> downloaded{0};
+  std::shared_ptr<std::atomic<uint64_t>> refused = std::make_shared<std::atomic<uint64_t>>(0);
   std::atomic<uint64_t> cache_bytes{0};
   int64_t last_cache_check = 0;
 
@@ -401,6 +403,11 @@ struct Engine::Impl {
 
 Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
+  if (impl_->options.seed_copies > 0 && impl_->options.upload_slots > 0) {
+    // Swarm-first seeding chokes and unchokes peers itself; libtorrent's choker would undo it.
+    spdlog::warn("engine: SEED_COPIES is set, SEED_SLOTS={} is ignored", impl_->options.upload_slots);
+    impl_->options.upload_slots = 0;
+  }
   const Options& o = impl_->options;
   lt::settings_pack s = lt::high_performance_seed();
   s.set_str(lt::settings_pack::listen_interfaces, o.listen_host + ":" + std::to_string(o.peer_port));
@@ -431,6 +438,8 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   if (std::getenv("SEEDCAST_ENGINE_TRACE"))
     alerts |= lt::alert_category::connect | lt::alert_category::peer | lt::alert_category::peer_log;
   s.set_int(lt::settings_pack::alert_mask, alerts);
+  // Swarm-first seeding steers what peers ask for with its own suggestions only.
+  if (o.seed_copies > 0) s.set_int(lt::settings_pack::suggest_mode, lt::settings_pack::no_piece_suggestions);
   s.set_str(lt::settings_pack::user_agent, "seedcast/0.1.0");
   s.set_str(lt::settings_pack::peer_fingerprint, "-SC0010-");
   raise_fd_limit();
@@ -482,6 +491,17 @@ void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
         continue;
       }
       lt::add_torrent_params atp;
+      if (const Options& o = impl_->options; o.seed_copies > 0) {
+        SwarmFirstOptions so;
+        so.copies = o.seed_copies;
+        so.starve_ms = o.seed_starve_ms;
+        so.urgent_pieces = o.seed_urgent_pieces;
+        so.rate = o.seed_bitrate / 8;
+        so.lead_ms = o.seed_lead_ms;
+        so.piece_length = static_cast<uint32_t>(ti->piece_length());
+        atp.extensions.push_back(
+            detail::swarm_first_plugin(static_cast<uint32_t>(ti->num_pieces()), so, impl_->refused));
+      }
       atp.ti = std::move(ti);
       // A multi-file torrent's files are <save_path>/<name>/<path>; its root is <library>/<name>.
       atp.save_path = t->multi_file ? fs::path(t->root).parent_path().string() : t->root;
@@ -572,6 +592,7 @@ Stats Engine::stats() const {
     st.downloaded += static_cast<uint64_t>(s.total_payload_download);
   }
   st.cache_bytes = impl_->cache_bytes.load();
+  st.refused = impl_->refused->load(std::memory_order_relaxed);
   return st;
 }
 

@@ -50,6 +50,17 @@ struct Options {
   // pieces for the swarm rather than a server of every viewer: the unchoked viewers relay what
   // they get, and the slots rotate (round robin).
   int upload_slots = 0;
+  // Swarm-first seeding (swarm_first.hpp) of the library torrents: a piece is uploaded only
+  // while fewer than `seed_copies` other connected peers have it or are being sent it, to a
+  // peer's next `seed_urgent_pieces` missing pieces that no peer has yet or when its first missing
+  // piece is `seed_starve_ms` old, and, with `seed_bitrate` (bits/s) known, to a peer behind
+  // (time connected + `seed_lead_ms`) x bit rate. 0 = off: every request is served. Needs
+  // upload_slots 0 (libtorrent's choker would undo the plugin's chokes).
+  int seed_copies = 0;
+  int seed_starve_ms = 2000;
+  int seed_urgent_pieces = 4;
+  int64_t seed_bitrate = 0;
+  int seed_lead_ms = 1500;
   // Keep, every second, the addresses of each torrent's connected peers for peer_connected()
   // (a copy of every peer list: only when something asks).
   bool peer_addresses = false;
@@ -62,6 +73,7 @@ struct Stats {
   size_t fetching = 0;    // gateway torrents in the engine
   uint64_t downloaded = 0;  // gateway payload bytes, since start
   uint64_t cache_bytes = 0;  // on disk in cache_dir (as of the last sync)
+  uint64_t refused = 0;      // piece requests the seed refused (seed_copies), since start
 };
 
 // How the engine treats a torrent held as a super-peer channel (POST /seed).
