@@ -372,13 +372,7 @@ def print_viewers(out):
     print(f"{'all':>6} {'':>6} {'':>7} {mib(t['web']):7.1f} {mib(t['seed']):7.1f} {mib(t['peer']):7.1f} "
           f"{mib(t['lost']):6.2f} {100 * t['share']:6.1f}% {t['stalls']:6d} {t['stall_time']:7.1f}")
     print(f"sources seen: {sorted({s for r in out['results'] for s in r['sources']})}", flush=True)
-    events = [t for r in out["results"] for t, _ in r.get("stall_events", [])]
-    if events:
-        buckets = {}
-        for t in events:
-            buckets[int(t // 20) * 20] = buckets.get(int(t // 20) * 20, 0) + 1
-        print("stalls by swarm time (s): " + ", ".join(f"{b}-{b + 20}: {n}" for b, n in sorted(buckets.items())),
-              flush=True)
+
 
 
 # ---------------------------------------------------------------------------------- seed
@@ -438,27 +432,40 @@ def cmd_report(a):
         with open(path) as f:
             out = json.load(f)
         runs.append((out, totals(out), json.loads(server)))
+    width = max(34, max(len(out["label"]) for out, _, _ in runs))
     print("\nP2P offload: share of the bytes the viewers got from each other (higher is better)")
-    hdr = f"{'setup':<34} {'offload':>7} {'web MiB':>8} {'seed MiB':>8} {'peer MiB':>8} {'lost':>6} " \
+    hdr = f"{'setup':<{width}} {'offload':>7} {'web MiB':>8} {'seed MiB':>8} {'peer MiB':>8} {'lost':>6} " \
           f"{'server MiB':>10} {'srv-side MiB':>12} {'stalls':>6} {'stall s':>7} {'start s p50/max':>15} {'done':>5}"
     print(hdr)
     for out, t, srv in runs:
         side = srv.get("web", 0) + srv.get("seed", 0)
         note = "" if srv.get("web") is not None else " (seed only)"
-        print(f"{out['label']:<34} {100 * t['share']:6.1f}% {mib(t['web']):8.1f} {mib(t['seed']):8.1f} "
+        print(f"{out['label']:<{width}} {100 * t['share']:6.1f}% {mib(t['web']):8.1f} {mib(t['seed']):8.1f} "
               f"{mib(t['peer']):8.1f} {mib(t['lost']):6.1f} {mib(t['server']):10.1f} "
               f"{mib(side):12.1f}{note:<0} {t['stalls']:6d} {t['stall_time']:7.1f} "
               f"{t['startup_median']!s:>7}/{t['startup_max']!s:<7} {t['finished']:>2}/{out['viewers']}")
     for out, t, srv in runs:
         parts = ", ".join(f"{k} {mib(v):.1f} MiB" for k, v in srv.items() if v is not None)
         print(f"  server side, {out['label']}: {parts}")
-    if len(runs) == 2:
-        (b, bt, _), (s, st, _) = runs
-        n = s["viewers"]
+    for out, t, srv in runs:
+        events = [e for r in out["results"] for e in r.get("stall_events", [])]
+        if events:
+            buckets = {}
+            for tm, _ in events:
+                buckets[int(tm // 20) * 20] = buckets.get(int(tm // 20) * 20, 0) + 1
+            print(f"  stalls by swarm time, {out['label']}: "
+                  + ", ".join(f"{b}-{b + 20} s: {n}" for b, n in sorted(buckets.items())))
+    base = [(out, t) for out, t, _ in runs if out["label"].startswith("baseline")]
+    if base and len(runs) > 1:
+        b, bt = base[0]
+        n = b["viewers"]
         print(f"ceiling 1 - 1/N = {100 * (1 - 1 / n):.1f}% (N={n}); target >= 90%; Seedess claims 70%")
-        ratio = st["server"] / bt["server"] if bt["server"] else float("nan")
-        print(f"ratio: server bytes seedcast / baseline = {ratio:.2f} (lower is better); offload "
-              f"{100 * st['share']:.1f}% vs {100 * bt['share']:.1f}%")
+        for s, st, _ in runs:
+            if s is b:
+                continue
+            ratio = st["server"] / bt["server"] if bt["server"] else float("nan")
+            print(f"ratio: server bytes {s['label']} / baseline = {ratio:.2f} (lower is better); offload "
+                  f"{100 * st['share']:.1f}% vs {100 * bt['share']:.1f}%; stalls {st['stalls']} vs {bt['stalls']}")
     return 0
 
 

@@ -18,7 +18,9 @@
 #   MAX_TIME=          seconds a swarm may run (default: (VIEWERS-1) x SPREAD + 2 x video + 60)
 #   SETUPS="baseline seedcast"   which setups to run, in this order
 #   BASELINE_ONLY=1    baseline only (automatic, with a message, when $SEEDCAST_BIN is missing)
-#   SEEDCAST_ENV="K=V ..."  environment for seedcast (default "SEED_SLOTS=4 WEBSEED_DEFER=30")
+#   SEEDCAST_ENV="K=V ...[;K=V ...]"  environment for seedcast; several configurations separated by
+#                      ';' run one after the other, each against the same baseline (default:
+#                      "SEED_COPIES=2 WEBSEED_DEFER=30;SEED_COPIES=1 SEED_BITRATE=<BITRATE> WEBSEED_DEFER=30")
 #   SEED_SETTINGS='{"unchoke_slots_limit": 4}'  settings_pack overrides for the baseline's seed,
 #   SEED_ARGS="--super-seeding --preset high_performance_seed"  and its flags (experiments only:
 #                      the baseline proper is a stock seed)
@@ -42,9 +44,10 @@ VIDEO_S=$(awk -v m="$SIZE_MB" -v b="$BITRATE" 'BEGIN{printf "%d", m * 1048576 * 
 MAX_TIME=${MAX_TIME:-$(awk -v n="$VIEWERS" -v s="$SPREAD" -v v="$VIDEO_S" 'BEGIN{printf "%d", (n - 1) * s + 2 * v + 60}')}
 SETUPS=${SETUPS:-"baseline seedcast"}
 BASELINE_ONLY=${BASELINE_ONLY:-0}
-# seedcast runs in its P2P-first configuration (both settings default to 0, which favours
-# start-up time over offload); SEEDCAST_ENV="SEED_SLOTS=0 WEBSEED_DEFER=0" measures the defaults.
-SEEDCAST_ENV=${SEEDCAST_ENV-SEED_SLOTS=4 WEBSEED_DEFER=30}
+# seedcast runs in its P2P-first configurations (these settings default to 0, which favours
+# viewers over offload; SEEDCAST_ENV="SEED_COPIES=0 WEBSEED_DEFER=0" measures the defaults):
+# swarm-first seeding alone, and with the bit rate given to the seed.
+SEEDCAST_ENV=${SEEDCAST_ENV-SEED_COPIES=2 WEBSEED_DEFER=30;SEED_COPIES=1 SEED_BITRATE=$BITRATE WEBSEED_DEFER=30}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 HEALTH_TIMEOUT=${HEALTH_TIMEOUT:-120}
@@ -187,8 +190,9 @@ CONF
 
 # ---------------------------------------------------------------- seedcast
 metric() { curl -fsS --max-time 5 "$1/metrics" | awk -v k="$2" '$1 == k {printf "%.0f", $2}'; }
-run_seedcast() {
-    local d=$RUN_DIR/seedcast
+run_seedcast() {  # run_seedcast N ENV: configuration N
+    local n=$1 SEEDCAST_ENV=$2
+    local d=$RUN_DIR/seedcast-$n
     local data=$P2P_DIR/seedcast-data-$PIECE_SIZE   # seedcast keeps a torrent's piece size once hashed
     mkdir -p "$d" "$data"
     local peer_port
@@ -218,7 +222,7 @@ run_seedcast() {
     log "seedcast pid $sc_pid on :$port, engine :$peer_port, ih $ih, piece $((PIECE_LENGTH / 1024)) KiB ($SEEDCAST_ENV)"
     local up0 up1
     up0=$(metric "$base" seedcast_seed_uploaded_bytes_total)
-    run_swarm "seedcast" "$d/video.torrent" "$d/result.json"
+    run_swarm "seedcast: $SEEDCAST_ENV" "$d/video.torrent" "$d/result.json"
     up1=$(metric "$base" seedcast_seed_uploaded_bytes_total)
     kill -0 "$sc_pid" 2>/dev/null || die "seedcast died during the run"
     stop_pid "$sc_pid"
@@ -228,15 +232,18 @@ run_seedcast() {
 }
 
 # seedcast first when it runs: the baseline then uses the piece size seedcast chose for the file
+IFS=';' read -r -a CONFIGS <<< "$SEEDCAST_ENV"
+(( ${#CONFIGS[@]} > 0 )) || CONFIGS=("")
 for s in $(tr ' ' '\n' <<< "$SETUPS" | sort -r); do
     case $s in
-        seedcast) run_seedcast ;;
+        seedcast) for i in "${!CONFIGS[@]}"; do run_seedcast "$i" "$(xargs <<< "${CONFIGS[$i]}")"; done ;;
         baseline) run_baseline ;;
         *) die "unknown setup $s" ;;
     esac
 done
 # report the baseline first
-if (( ${#RESULTS[@]} == 2 )); then
-    RESULTS=("${RESULTS[1]}" "${RESULTS[0]}"); SERVER_BYTES=("${SERVER_BYTES[1]}" "${SERVER_BYTES[0]}")
+if [[ $SETUPS == *baseline* && ${#RESULTS[@]} -gt 1 ]]; then
+    RESULTS=("${RESULTS[-1]}" "${RESULTS[@]:0:${#RESULTS[@]}-1}")
+    SERVER_BYTES=("${SERVER_BYTES[-1]}" "${SERVER_BYTES[@]:0:${#SERVER_BYTES[@]}-1}")
 fi
 "$PY" "$PYTOOL" report --results "${RESULTS[@]}" --server-bytes "${SERVER_BYTES[@]}"
