@@ -240,7 +240,8 @@ _SERVER_ENV_KEYS = ("HOST", "PORT", "listenPort", "LIBRARY", "DATA_DIR", "PORT_F
                     "CACHE_MAX_BYTES", "DHT", "OPEN_GATEWAY", "accessToken", "SEED_MAX_CHANNELS",
                     "ALLOWED_DOMAINS", "ALLOWED_DOMAINS_FILE", "ALLOW_PRIVATE_ORIGINS",
                     "ORIGIN_MAX_BYTES", "ORIGIN_TIMEOUT", "ORIGIN_REVALIDATE",
-                    "SEED_SLOTS", "WEBSEED_DEFER", "SEED_COPIES", "SEED_STARVE_MS", "SEED_URGENT_PIECES", "WORKERS", "workers", "CHANNEL_WORKERS", "SEED_HOT",
+                    "SEED_SLOTS", "WEBSEED_DEFER", "SEED_COPIES", "SEED_STARVE_MS", "SEED_URGENT_PIECES",
+                    "SEED_BITRATE", "SEED_LEAD_MS", "WORKERS", "workers", "CHANNEL_WORKERS", "SEED_HOT",
                     "SHUTDOWN_TIMEOUT")
 
 # servers started by the current test (conftest attaches their logs to failure reports)
