@@ -24,6 +24,7 @@
 #include "seedcast/origin/fetcher.hpp"
 #include "seedcast/superpeer/api.hpp"
 #include "seedcast/superpeer/engine_seeder.hpp"
+#include "seedcast/superpeer/worker_pool.hpp"
 #include "seedcast/tracker/routes.hpp"
 #include "seedcast/tracker/tracker.hpp"
 #include "seedcast/web/web.hpp"
@@ -98,7 +99,8 @@ struct App::Impl {
   std::unique_ptr<auth::JwtVerifier> verifier;
   std::unique_ptr<tracker::Tracker> tracker;
   std::unique_ptr<engine::Engine> engine;
-  std::unique_ptr<superpeer::Seeder> seeder;  // the super peer's channels, in this process's engine
+  std::unique_ptr<superpeer::Seeder> seeder;  // the super peer's channels: this process's engine, or
+  superpeer::WorkerPool* pool = nullptr;      // the worker processes (WORKERS > 0; the same object)
   std::thread housekeeping;
   std::mutex housekeeping_mutex;
   std::condition_variable housekeeping_wake;
@@ -203,11 +205,34 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
   }
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
   admin::add_routes(m.server->router(), {m.config.access_token, m.catalog.get(), m.engine.get()});
-  if (m.engine)
+  if (m.config.workers > 0) {
+    superpeer::WorkerPoolOptions po;
+    po.workers = m.config.workers;
+    po.channel_workers = m.config.channel_workers;
+    po.max_channels = static_cast<size_t>(m.config.seed_max_channels);
+    po.hot = static_cast<size_t>(m.config.seed_hot);
+    po.signal1 = m.config.signal1;
+    po.signal2 = m.config.signal2;
+    std::error_code ec;
+    po.executable = fs::read_symlink("/proc/self/exe", ec).string();
+    if (ec) throw std::runtime_error("WORKERS: cannot find this program's path: " + ec.message());
+    po.args = {"--host", m.config.host == "localhost" ? "127.0.0.1" : m.config.host, "--seed-slots",
+               std::to_string(m.config.seed_slots), "--log-level", m.config.log_level};
+    po.peer_port_base = m.config.peer_port > 0 ? m.config.peer_port : 0;
+    po.busiest = [t = m.tracker.get()](size_t k) {
+      std::vector<InfoHash> out;
+      for (const auto& [h, c] : t->busiest(k)) out.push_back(h);
+      return out;
+    };
+    auto pool = std::make_unique<superpeer::WorkerPool>(m.engine.get(), *m.catalog, std::move(po));
+    m.pool = pool.get();
+    m.seeder = std::move(pool);
+  } else if (m.engine) {
     m.seeder = std::make_unique<superpeer::EngineSeeder>(
         *m.engine, *m.catalog,
         superpeer::EngineSeederOptions{static_cast<size_t>(m.config.seed_max_channels), m.config.signal1,
                                        m.config.signal2});
+  }
   superpeer::add_routes(m.server->router(),
                         {m.config.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir});
   m.webseed->add_routes(m.server->router());
@@ -216,8 +241,14 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
                       {[c = m.catalog.get(), b = m.blacklist.get(), e = m.engine.get()](const InfoHash& h) {
                          return !b->contains(h) && (c->find(h) != nullptr || (e && e->fetching(h)));
                        },
-                       [e = m.engine.get()](const InfoHash& h) -> uint16_t {
-                         return e && e->serving(h) ? e->peer_port() : 0;
+                       [e = m.engine.get(), p = m.pool](const InfoHash& h) {
+                         std::vector<uint16_t> ports;
+                         if (e && e->serving(h)) ports.push_back(e->peer_port());
+                         if (p) {
+                           auto w = p->ports(h);
+                           ports.insert(ports.end(), w.begin(), w.end());
+                         }
+                         return ports;
                        }});
   m.server->router().add({http::Method::get}, "/healthz", [this](http::Request&) -> asio::awaitable<http::Response> {
     auto s = impl_->library->stats();

@@ -20,6 +20,7 @@
 #include "seedcast/core/config.hpp"
 #include "seedcast/core/log.hpp"
 #include "seedcast/library/torrent_maker.hpp"
+#include "seedcast/superpeer/worker.hpp"
 
 namespace {
 
@@ -200,6 +201,17 @@ int main(int argc, char** argv) {
   add_cmd->add_option("--env-file", add_env, "the .env file to read (ACCESS_TOKEN, PORT)  [default .env]");
   add_cmd->footer("The access token comes from ACCESS_TOKEN (environment or .env), as the server's does.");
 
+  // Started by the master (WORKERS > 0), not by hand: hidden from --help.
+  seedcast::superpeer::WorkerOptions wopt;
+  std::string worker_log = "info";
+  auto* worker_cmd = cli.add_subcommand("worker", "a super-peer worker process (started by the master)");
+  worker_cmd->group("");
+  worker_cmd->add_option("--control-fd", wopt.control_fd, "the control socket's descriptor");
+  worker_cmd->add_option("--host", wopt.listen_host, "address the BitTorrent engine listens on");
+  worker_cmd->add_option("--peer-port", wopt.peer_port, "BitTorrent port; 0 = any free port");
+  worker_cmd->add_option("--seed-slots", wopt.upload_slots, "peers each torrent uploads to at once; 0 = all");
+  worker_cmd->add_option("--log-level", worker_log, "log level");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -214,6 +226,10 @@ int main(int argc, char** argv) {
         if (opt->count() > 0) given[name] = flag_values[name];
       }
       return serve(given, env_file);
+    }
+    if (*worker_cmd) {
+      seedcast::init_logging(worker_log);
+      return seedcast::superpeer::run_worker(wopt);
     }
     if (*create_cmd) return create(ca);
     if (*token_cmd) return token(token_user, token_ttl, token_env);

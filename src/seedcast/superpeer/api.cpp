@@ -74,6 +74,7 @@ json worker_json(const WorkerStats& w) {
           {"uploaded", kb(w.uploaded)},
           {"uploadedBytes", w.uploaded},
           {"uploadRate", kb_rate(w.upload_rate)},
+          {"peerPort", w.peer_port},
           {"channels", channels}};
 }
 
@@ -86,10 +87,13 @@ int rank(const std::string& state) {
 }
 
 // Every channel, summed over the workers that have it.
-std::map<std::string, ChannelStats> by_channel(const std::vector<WorkerStats>& workers) {
+std::map<std::string, ChannelStats> by_channel(const SeederStats& stats) {
   std::map<std::string, ChannelStats> out;
-  for (const auto& w : workers) {
-    for (const auto& c : w.channels) {
+  std::vector<const std::vector<ChannelStats>*> lists;
+  for (const auto& w : stats.workers) lists.push_back(&w.channels);
+  lists.push_back(&stats.elsewhere);
+  for (const auto* list : lists) {
+    for (const auto& c : *list) {
       auto [it, fresh] = out.try_emplace(c.key, c);
       if (fresh) continue;
       ChannelStats& s = it->second;
@@ -151,20 +155,20 @@ asio::awaitable<Response> seed(std::shared_ptr<const ApiOptions> o, std::string 
 }
 
 Response stats(const ApiOptions& o, std::optional<std::string> id) {
-  auto workers = o.seeder->stats();
+  SeederStats all_stats = o.seeder->stats();
   if (!id) {
     json w = json::array(), c = json::array();
-    for (const auto& x : workers) w.push_back(worker_json(x));
-    for (const auto& [k, x] : by_channel(workers)) c.push_back(channel_json(x));
+    for (const auto& x : all_stats.workers) w.push_back(worker_json(x));
+    for (const auto& [k, x] : by_channel(all_stats)) c.push_back(channel_json(x));
     return ok({{"workers", w}, {"channels", c}});
   }
   if (auto pid = parse_pid(*id)) {
-    for (const auto& w : workers)
+    for (const auto& w : all_stats.workers)
       if (w.pid == *pid) return ok(worker_json(w));
   }
   auto source = decode_channel(*id);
   if (!source) return Response::error(404, "no worker has that pid, and it is not a channel id");
-  auto all = by_channel(workers);
+  auto all = by_channel(all_stats);
   if (auto it = all.find(source->key()); it != all.end()) return ok(channel_json(it->second));
   return Response::error(404, "no such channel is seeded");
 }
@@ -172,7 +176,7 @@ Response stats(const ApiOptions& o, std::optional<std::string> id) {
 template <class F>
 Response each_worker(const ApiOptions& o, F act) {
   json out = json::array();
-  for (const auto& w : o.seeder->stats())
+  for (const auto& w : o.seeder->stats().workers)
     if (auto r = act(w.pid)) out.push_back(worker_json(*r));
   return ok({{"workers", out}});
 }

@@ -1,7 +1,7 @@
 #pragma once
 // What the REST API drives: something that seeds channels in worker processes. In
-// single-process mode (workers=0) that is the engine of this process (EngineSeeder); a pool of
-// worker processes implements the same interface. Every method is thread-safe.
+// single-process mode (workers=0) that is the engine of this process (EngineSeeder); with
+// workers=N, a pool of worker processes (WorkerPool). Every method is thread-safe.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -41,7 +41,8 @@ struct ChannelStats {
 
 struct WorkerStats {
   int pid = 0;
-  std::string state;  // "running" or "stopped"
+  std::string state;  // "running", "starting" (no report yet), "stopped", or "restarting"
+                      // (it died; a new one starts after a backoff)
   int64_t started = 0;  // unix seconds of the last (re)start
   int restarts = 0;
   double cpu = 0;     // % of one core since the previous sample
@@ -49,7 +50,14 @@ struct WorkerStats {
   size_t peers = 0;
   uint64_t uploaded = 0;
   uint64_t upload_rate = 0;
+  uint16_t peer_port = 0;
   std::vector<ChannelStats> channels;
+};
+
+struct SeederStats {
+  std::vector<WorkerStats> workers;
+  // Channels no worker seeds now: fetching in the master, queued, waiting for a live worker.
+  std::vector<ChannelStats> elsewhere;
 };
 
 class Seeder {
@@ -58,7 +66,7 @@ class Seeder {
   // Makes `channels` the set of channels seeded: new ones are added, listed ones updated,
   // the others released.
   virtual void seed(std::vector<Channel> channels) = 0;
-  virtual std::vector<WorkerStats> stats() = 0;
+  virtual SeederStats stats() = 0;
   // nullopt: no worker has that pid.
   virtual std::optional<WorkerStats> stop(int pid) = 0;
   virtual std::optional<WorkerStats> restart(int pid) = 0;
