@@ -85,7 +85,9 @@ std::optional<ControlMessage> decode_control(std::string_view text, std::string*
     } else if (op == "report") {
       m.op = ControlMessage::Op::report;
       m.report.pid = j.at("pid").get<int>();
-      m.report.peer_port = j.at("peerPort").get<uint16_t>();
+      const int port = j.at("peerPort").get<int>();
+      if (port < 0 || port > 65535) throw std::invalid_argument("peerPort out of range");
+      m.report.peer_port = static_cast<uint16_t>(port);
       m.report.peers = j.at("peers").get<size_t>();
       for (const auto& c : j.at("channels")) m.report.channels.push_back(report_of(c));
     } else {
