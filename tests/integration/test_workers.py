@@ -9,12 +9,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
 
 import seedcast_harness as H
-from test_superpeer_api import AUTH, TOKEN, api, b64, download_from_engine, error, ok, stats
+from test_gateway import info_hash, make_content, make_torrent, seeders  # noqa: F401 (seeders: a fixture)
+from test_superpeer_api import TOKEN, api, b64, download_from_engine, error, ok, stats
 
 FILES = {f"clip{i}.mp4": 1_000_000 + 333_333 * i for i in range(5)}  # five channels
 BIG = "movie.mp4"
@@ -297,3 +299,47 @@ def test_dashboard_shows_both_workers_and_restart_gives_a_new_pid(five, server_f
         after = {w["pid"] for w in res["after"]["workers"]}
         assert len(after) == 2 and len(after - old) == 1 and res["restarted"]["pid"] in after - old
         assert sorted(after) == children(srv.proc.pid)
+
+
+def test_hot_swarms_are_seeded_without_being_asked(five, server_factory):
+    """SEED_HOT=1: the swarm with the most peers on the tracker goes to the workers, /seed or not."""
+    root, data = five
+    srv = server(server_factory, root, WORKERS=1, SEED_HOT=1)
+    with srv.running():
+        wait_stats(srv, running(1), "the worker")
+        ih = srv.ih("clip3.mp4")
+        for i in range(3):  # three viewers in that swarm, none elsewhere
+            ihq = "".join(f"%{b:02x}" for b in bytes.fromhex(ih))
+            r = srv.get(f"/announce?info_hash={ihq}&peer_id=-XX0001-abcdefghij{i:02d}&port={7000 + i}&left=1")
+            assert r.status == 200, r.describe()
+        s = wait_stats(srv, lambda s: [c["infoHash"] for c in s["channels"] if c["state"] == "seeding"] == [ih],
+                       "the busiest swarm seeded", timeout=40)
+        c = s["channels"][0]
+        assert c["label"] == "hot: clip3.mp4" and len(c["workers"]) == 1
+        # what /seed asks for is seeded as well
+        seed_all(srv, ["clip1.mp4"])
+        s = wait_stats(srv, running(1, 2), "the hot swarm and the /seed channel")
+        assert {c["label"] for c in s["channels"]} == {"hot: clip3.mp4", "clip1.mp4"}
+
+
+def test_a_channel_only_a_swarm_has_is_fetched_by_the_master_then_seeded_by_a_worker(
+        tmp_path, server_factory, seeders):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    srv = server_factory(empty, expected=0, ACCESS_TOKEN=TOKEN, WORKERS=1)  # the master's engine on
+    content = tmp_path / "content"
+    files = make_content(content, multi=False)
+    with srv.running():
+        announce = f"http://127.0.0.1:{srv.port}/announce"
+        torrent = make_torrent(content, "gw-clip.mp4", announce)
+        ih = info_hash(torrent)
+        magnet = f"magnet:?xt=urn:btih:{ih}&tr={urllib.parse.quote(announce, safe='')}"
+        ok(api(srv, "POST", "/seed", {"list": [{"channel": b64(magnet), "label": "gw"}]}))
+        (tmp_path / "t.torrent").write_bytes(torrent)
+        other = seeders(tmp_path / "t.torrent", content).wait()
+        s = wait_stats(srv, running(1, 1), "the swarm's torrent fetched and handed to the worker", timeout=90)
+        worker = s["workers"][0]
+        assert [c["infoHash"] for c in worker["channels"]] == [ih]
+        other.stop()
+        got = download_from_engine(srv, ih, tmp_path)
+        assert got == {"gw-clip.mp4": files["gw-clip.mp4"]}
