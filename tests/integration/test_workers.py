@@ -343,3 +343,22 @@ def test_a_channel_only_a_swarm_has_is_fetched_by_the_master_then_seeded_by_a_wo
         other.stop()
         got = download_from_engine(srv, ih, tmp_path)
         assert got == {"gw-clip.mp4": files["gw-clip.mp4"]}
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_the_channels_outlive_a_restart_of_the_server(five, server_factory, workers):
+    root, data = five
+    srv = server(server_factory, root, WORKERS=workers, PEER_PORT=0)
+    names = sorted(FILES)[:2]
+    with srv.running():
+        seed_all(srv, names)
+        want = {srv.ih(n) for n in names}
+        wait_stats(srv, running(1, 2), "two channels seeding")
+    with srv.running():  # the same DATA_DIR: nothing sent to /seed this time
+        s = wait_stats(srv, running(1, 2), "the two channels seeding again")
+        assert {c["infoHash"] for c in s["channels"]} == want
+        assert {c["label"] for c in s["channels"]} == set(names)
+        ok(api(srv, "POST", "/seed", {"list": []}))
+    with srv.running():
+        time.sleep(1)
+        assert stats(srv)["channels"] == []

@@ -101,6 +101,8 @@ struct App::Impl {
   std::unique_ptr<engine::Engine> engine;
   std::unique_ptr<superpeer::Seeder> seeder;  // the super peer's channels: this process's engine, or
   superpeer::WorkerPool* pool = nullptr;      // the worker processes (WORKERS > 0; the same object)
+  superpeer::ApiOptions api;
+  std::thread restore;  // seeds the channels the last run had (superpeer-seed.json)
   std::thread housekeeping;
   std::mutex housekeeping_mutex;
   std::condition_variable housekeeping_wake;
@@ -233,8 +235,9 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
         superpeer::EngineSeederOptions{static_cast<size_t>(m.config.seed_max_channels), m.config.signal1,
                                        m.config.signal2});
   }
-  superpeer::add_routes(m.server->router(),
-                        {m.config.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir});
+  m.api = {m.config.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir,
+           m.config.data_dir + "/superpeer-seed.json"};
+  superpeer::add_routes(m.server->router(), m.api);
   m.webseed->add_routes(m.server->router());
   web::add_routes(m.server->router(), *m.catalog, {m.config.public_url, m.config.web_dir});
   tracker::add_routes(m.server->router(), *m.tracker,
@@ -313,6 +316,7 @@ App::~App() {
   }
   impl_->housekeeping_wake.notify_all();
   if (impl_->housekeeping.joinable()) impl_->housekeeping.join();
+  if (impl_->restore.joinable()) impl_->restore.join();
   // Before the server: the engine's wake-ups post to the server's executors.
   impl_->seeder.reset();
   impl_->engine.reset();
@@ -330,6 +334,7 @@ uint16_t App::listen() {
   spdlog::info("library {} · data {} · {} torrents in the catalog", m.library_dir, m.config.data_dir,
                m.catalog->size());
   m.library->start();
+  m.restore = superpeer::restore_channels(m.api);
   if (m.verifier)
     spdlog::info("private: every route and the tracker want a {} token", m.verifier->algorithm());
   else if (m.webhook)

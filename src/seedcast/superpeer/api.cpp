@@ -1,12 +1,17 @@
 #include "seedcast/superpeer/api.hpp"
 
 #include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "seedcast/core/text.hpp"
 #include "seedcast/http/router.hpp"
@@ -123,6 +128,21 @@ std::optional<int> parse_pid(std::string_view s) {
 
 Response no_engine() { return Response::error(409, "this server has no BitTorrent engine (PEER_PORT=-1)"); }
 
+// The body of the last good POST /seed, written whole or not at all.
+void keep(const ApiOptions& o, const std::string& body) {
+  if (o.state_file.empty()) return;
+  const std::string tmp = o.state_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << body;
+    if (!out.flush()) {
+      spdlog::warn("superpeer: cannot write {}", tmp);
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), o.state_file.c_str()) != 0) spdlog::warn("superpeer: cannot write {}", o.state_file);
+}
+
 asio::awaitable<Response> seed(std::shared_ptr<const ApiOptions> o, std::string body) {
   SeedRequest req = parse_seed_request(body);
   if (req.status != 200) co_return Response::error(req.status, req.error);
@@ -151,6 +171,7 @@ asio::awaitable<Response> seed(std::shared_ptr<const ApiOptions> o, std::string 
   json list = json::array();
   for (const auto& c : channels) list.push_back({{"channel", c.spec.channel}, {"infoHash", c.info_hash.hex()}});
   o->seeder->seed(std::move(channels));
+  keep(*o, body);
   co_return ok({{"list", list}});
 }
 
@@ -214,6 +235,25 @@ Response ui(const ApiOptions& o, const Request& req) {
 }
 
 }  // namespace
+
+std::thread restore_channels(ApiOptions options) {
+  std::ifstream in(options.state_file, std::ios::binary);
+  if (options.state_file.empty() || !options.seeder || !in) return {};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto o = std::make_shared<const ApiOptions>(std::move(options));
+  return std::thread([o, body = ss.str()] {
+    asio::io_context io;
+    asio::co_spawn(io, seed(o, body), [file = o->state_file](std::exception_ptr e, Response r) {
+      if (e || r.status != 200)
+        spdlog::warn("superpeer: the channels kept in {} could not be seeded again: {}", file,
+                     e ? "exception" : r.body);
+      else
+        spdlog::info("superpeer: channels of {} seeded again", file);
+    });
+    io.run();
+  });
+}
 
 bool loopback(std::string_view a) {
   return a.rfind("127.", 0) == 0 || a == "::1" || a.rfind("::ffff:127.", 0) == 0;
