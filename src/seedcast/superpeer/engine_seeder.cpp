@@ -114,16 +114,7 @@ struct EngineSeeder::Impl {
   }
 
   ChannelStats channel_stats(const Entry& e) {
-    const SeedSpec& s = e.channel.spec;
-    ChannelStats c;
-    c.channel = s.channel;
-    c.key = s.source.key();
-    c.info_hash = e.channel.info_hash;
-    c.label = s.label;
-    c.priority = s.priority;
-    c.keep_alive = s.keep_alive;
-    c.no_use_disk_cache = s.no_use_disk_cache;
-    c.max_connections = s.max_connections;
+    ChannelStats c = stats_of(e.channel);
     auto ts = engine.torrent_stats(e.channel.info_hash);
     if (ts) {
       c.peers = ts->peers;

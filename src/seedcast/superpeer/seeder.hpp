@@ -39,6 +39,21 @@ struct ChannelStats {
   std::vector<int> pids;     // workers seeding it
 };
 
+// A channel's stats with what its spec says filled in (the counters and state left to fill).
+inline ChannelStats stats_of(const Channel& ch) {
+  const SeedSpec& s = ch.spec;
+  ChannelStats c;
+  c.channel = s.channel;
+  c.key = s.source.key();
+  c.info_hash = ch.info_hash;
+  c.label = s.label;
+  c.priority = s.priority;
+  c.keep_alive = s.keep_alive;
+  c.no_use_disk_cache = s.no_use_disk_cache;
+  c.max_connections = s.max_connections;
+  return c;
+}
+
 struct WorkerStats {
   int pid = 0;
   std::string state;  // "running", "starting" (no report yet), "stopped", or "restarting"

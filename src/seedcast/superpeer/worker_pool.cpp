@@ -449,20 +449,6 @@ struct WorkerPool::Impl {
 
   // ---- stats (caller holds the mutex)
 
-  ChannelStats channel_stats(const Entry& e) const {
-    const SeedSpec& sp = e.channel.spec;
-    ChannelStats c;
-    c.channel = sp.channel;
-    c.key = sp.source.key();
-    c.info_hash = e.channel.info_hash;
-    c.label = sp.label;
-    c.priority = sp.priority;
-    c.keep_alive = sp.keep_alive;
-    c.no_use_disk_cache = sp.no_use_disk_cache;
-    c.max_connections = sp.max_connections;
-    return c;
-  }
-
   const Entry* entry_of(const InfoHash& h) const {
     for (const auto& [k, e] : channels)
       if (e.channel.info_hash == h) return &e;
@@ -489,7 +475,7 @@ struct WorkerPool::Impl {
     for (const auto& r : s.report->channels) {
       const Entry* e = entry_of(r.info_hash);
       if (!e || !s.assigned.count(r.info_hash)) continue;  // left since the report
-      ChannelStats c = channel_stats(*e);
+      ChannelStats c = stats_of(e->channel);
       c.state = "seeding";
       c.peers = r.peers;
       c.uploaded = r.uploaded;
@@ -513,7 +499,7 @@ struct WorkerPool::Impl {
     }
     for (const auto& [k, e] : channels) {
       if (on_workers.count(e.channel.info_hash)) continue;
-      ChannelStats c = channel_stats(e);
+      ChannelStats c = stats_of(e.channel);
       std::optional<engine::TorrentStats> ts;
       if (engine && e.active && !ready(e.channel.info_hash)) ts = engine->torrent_stats(e.channel.info_hash);
       if (ts) {
