@@ -206,7 +206,9 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     };
   }
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
-  admin::add_routes(m.server->router(), {m.config.access_token, m.catalog.get(), m.engine.get()});
+  admin::Options admin{m.config.access_token, m.catalog.get(), m.engine.get(), m.config.data_dir + "/pending.txt"};
+  admin::restore_pending(admin);
+  admin::add_routes(m.server->router(), std::move(admin));
   if (m.config.workers > 0) {
     superpeer::WorkerPoolOptions po;
     po.workers = m.config.workers;
