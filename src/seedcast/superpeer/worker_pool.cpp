@@ -336,33 +336,29 @@ struct WorkerPool::Impl {
 
   // Which channels each live worker seeds; sends the assignments that changed.
   void assign() {
-    std::vector<Slot*> live;
-    for (auto& s : slots)
-      if (s.live()) live.push_back(&s);
-    std::vector<std::vector<WorkerChannel>> per(slots.size());
-    if (!live.empty()) {
+    size_t live = 0;
+    for (auto& s : slots) live += s.live() ? 1 : 0;
+    struct Pick {
+      const Entry* entry;
+      catalog::TorrentPtr torrent;
+      std::vector<std::string> trackers;
+    };
+    std::vector<std::vector<Pick>> per(slots.size());
+    if (live > 0) {
+      const size_t want =
+          options.channel_workers > 0 ? std::min(live, static_cast<size_t>(options.channel_workers)) : live;
       for (auto& [k, e] : channels) {
         if (!e.active) continue;
         auto t = ready(e.channel.info_hash);
         if (!t) continue;
-        WorkerChannel c;
-        c.info_hash = t->info_hash;
-        c.name = t->name;
-        c.multi_file = t->multi_file;
-        c.info = t->info;
-        c.root = t->root;
-        c.max_connections = e.channel.spec.max_connections;
-        c.trackers = channel_options(e.channel.spec, trackers, false).trackers;
-        const size_t want = options.channel_workers > 0
-                                ? std::min(live.size(), static_cast<size_t>(options.channel_workers))
-                                : live.size();
+        Pick p{&e, t, channel_options(e.channel.spec, trackers, false).trackers};
         // From the slot the channel's order names, the next live ones: channels spread, and a
         // dead worker's channels go to its neighbours.
         size_t picked = 0;
         for (size_t i = 0; i < slots.size() && picked < want; ++i) {
           size_t idx = (e.order + i) % slots.size();
           if (!slots[idx].live()) continue;
-          per[idx].push_back(c);
+          per[idx].push_back(p);
           ++picked;
         }
       }
@@ -370,18 +366,25 @@ struct WorkerPool::Impl {
     for (size_t i = 0; i < slots.size(); ++i) {
       Slot& s = slots[i];
       if (!s.live()) continue;
+      // What the worker is told, without the info dictionaries: only a change is encoded.
       std::string signature;
-      std::set<InfoHash> set;
-      for (const auto& c : per[i]) {
-        signature += c.info_hash.hex() + ":" + std::to_string(c.max_connections);
-        for (const auto& t : c.trackers) signature += "," + t;
+      for (const auto& p : per[i]) {
+        signature += p.torrent->info_hash.hex() + p.torrent->root + ":" +
+                     std::to_string(p.entry->channel.spec.max_connections);
+        for (const auto& t : p.trackers) signature += "," + t;
         signature += ";";
-        set.insert(c.info_hash);
       }
       if (s.assigned_signature == signature) continue;
       s.assigned_signature = signature;
-      s.assigned = std::move(set);
-      s.outbox += encode_assign(per[i]);
+      s.assigned.clear();
+      std::vector<WorkerChannel> list;
+      for (auto& p : per[i]) {
+        const catalog::Torrent& t = *p.torrent;
+        list.push_back({t.info_hash, t.name, t.multi_file, t.info, t.root, p.entry->channel.spec.max_connections,
+                        std::move(p.trackers)});
+        s.assigned.insert(t.info_hash);
+      }
+      s.outbox += encode_assign(list);
     }
   }
 
