@@ -12,11 +12,14 @@
 #include <arpa/inet.h>
 
 #include "seedcast/app/admin.hpp"
+#include "seedcast/app/reload.hpp"
 #include "seedcast/auth/jwt.hpp"
 #include "seedcast/auth/middleware.hpp"
 #include "seedcast/auth/webhook.hpp"
 #include "seedcast/catalog/blacklist.hpp"
 #include "seedcast/catalog/catalog.hpp"
+#include "seedcast/core/log.hpp"
+#include "seedcast/core/reloadable.hpp"
 #include "seedcast/engine/engine.hpp"
 #include "seedcast/http/cors.hpp"
 #include "seedcast/http/server.hpp"
@@ -64,14 +67,26 @@ std::unique_ptr<auth::JwtVerifier> make_verifier(const Config& c) {
   return nullptr;
 }
 
-origin::Options origin_options(const Config& c) {
-  origin::Options o;
-  o.cache_dir = c.data_dir + "/cache/url";
-  o.allowed = origin::AllowList::from_list(c.allowed_domains);
+// ALLOWED_DOMAINS and ALLOWED_DOMAINS_FILE. Throws when the file cannot be read.
+origin::AllowList allowed_origins(const Config& c) {
+  auto allowed = origin::AllowList::from_list(c.allowed_domains);
   std::string file = c.allowed_domains_file;
   std::error_code ec;
   if (file.empty() && fs::exists("config/allowedDomains.json", ec)) file = "config/allowedDomains.json";
-  if (!file.empty()) o.allowed.add(origin::AllowList::from_json_file(file));  // throws: start-up error
+  if (!file.empty()) allowed.add(origin::AllowList::from_json_file(file));
+  return allowed;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+origin::Options origin_options(const Config& c) {
+  origin::Options o;
+  o.cache_dir = c.data_dir + "/cache/url";
+  o.allowed = allowed_origins(c);  // throws: start-up error
   o.allow_private = c.allow_private_origins;
   o.max_bytes = c.origin_max_bytes;
   o.timeout = std::chrono::seconds(c.origin_timeout);
@@ -90,6 +105,7 @@ std::string prepare_dir(const std::string& dir, const char* what) {
 }  // namespace
 
 struct App::Impl {
+  Config loaded;  // as given (before defaults were filled in); reload() compares with it
   Config config;
   std::string library_dir;
   std::unique_ptr<catalog::Catalog> catalog;
@@ -109,11 +125,15 @@ struct App::Impl {
   std::unique_ptr<auth::Webhook> webhook;
   std::unique_ptr<origin::Fetcher> origin;  // the same
   std::string origin_hosts;                 // ALLOWED_DOMAINS, for the start-up log
+  Reloadable<std::string> access_token;     // ACCESS_TOKEN, for the admin and super-peer APIs
+  std::mutex reload_mutex;
 };
 
 App::App(Config config) : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
+  m.loaded = config;
   m.config = std::move(config);
+  m.access_token.set(m.config.access_token);
   m.config.data_dir = prepare_dir(m.config.data_dir, "DATA_DIR");
   m.library_dir = prepare_dir(m.config.library, "LIBRARY");
   m.catalog = std::make_unique<catalog::Catalog>(m.config.data_dir + "/catalog.db");
@@ -190,7 +210,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
   wo.metadata_timeout = m.config.metadata_timeout;
   wo.piece_timeout = m.config.piece_timeout;
   auto oo = origin_options(m.config);
-  for (const auto& p : oo.allowed.patterns()) m.origin_hosts += (m.origin_hosts.empty() ? "" : ", ") + p;
+  m.origin_hosts = joined(oo.allowed.patterns());
   m.origin = std::make_unique<origin::Fetcher>(std::move(oo), *m.catalog);
   wo.origin = m.origin.get();
   if (m.engine) {
@@ -202,14 +222,14 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     };
   }
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
-  admin::add_routes(m.server->router(), {m.config.access_token, m.catalog.get(), m.engine.get()});
+  admin::add_routes(m.server->router(), {&m.access_token, m.catalog.get(), m.engine.get()});
   if (m.engine)
     m.seeder = std::make_unique<superpeer::EngineSeeder>(
         *m.engine, *m.catalog,
         superpeer::EngineSeederOptions{static_cast<size_t>(m.config.seed_max_channels), m.config.signal1,
                                        m.config.signal2});
   superpeer::add_routes(m.server->router(),
-                        {m.config.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir});
+                        {&m.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir});
   m.webseed->add_routes(m.server->router());
   web::add_routes(m.server->router(), *m.catalog, {m.config.public_url, m.config.web_dir});
   tracker::add_routes(m.server->router(), *m.tracker,
@@ -333,6 +353,37 @@ std::vector<std::string> App::urls() const { return impl_->server->urls(); }
 void App::run() { impl_->server->run(); }
 void App::stop() {
   if (impl_->server) impl_->server->stop();
+}
+void App::shutdown(std::chrono::seconds grace) { impl_->server->shutdown(grace); }
+
+void App::reload(Config fresh) {
+  auto& m = *impl_;
+  std::lock_guard lock(m.reload_mutex);
+  // What can fail comes first: then nothing has changed.
+  auto allowed = allowed_origins(fresh);
+  set_log_level(fresh.log_level);
+
+  Config paths = m.config;  // DATA_DIR as running (a new one waits for the restart)
+  paths.blacklist = fresh.blacklist;
+  m.blacklist->read(paths.blacklist_path());
+  m.library->rescan();
+  m.origin_hosts = joined(allowed.patterns());
+  m.origin->set_allowed(std::move(allowed));
+  m.access_token.set(fresh.access_token);
+  // ── Workers (the lead adds them): m.seeder->configure(std::nullopt, fresh.workers); and
+  //    "WORKERS" joins the reloadable settings in reload.cpp. ──
+
+  for (auto name : changed_settings(m.loaded, fresh)) {
+    if (!reloadable_setting(name)) {
+      spdlog::warn("reload: {} changed: takes effect at the next restart", name);
+      continue;
+    }
+    copy_setting(name, fresh, m.loaded);
+    copy_setting(name, fresh, m.config);
+    spdlog::info("reload: {} changed: applied", name);
+  }
+  spdlog::info("reload: done; blacklist {} info-hashes, library scan started, URL torrents from {}",
+               m.blacklist->size(), m.origin_hosts.empty() ? "no host" : m.origin_hosts);
 }
 
 }  // namespace seedcast

@@ -11,6 +11,8 @@
 // clients are answered.
 #include <string>
 
+#include "seedcast/core/reloadable.hpp"
+
 namespace seedcast::http {
 class Router;
 }
@@ -23,7 +25,7 @@ namespace seedcast::superpeer {
 class Seeder;
 
 struct ApiOptions {
-  std::string access_token;           // accessToken / ACCESS_TOKEN
+  const Reloadable<std::string>* access_token = nullptr;  // accessToken / ACCESS_TOKEN; nullptr: none
   Seeder* seeder = nullptr;           // nullptr: no engine (PEER_PORT=-1); the API answers 409
   origin::Fetcher* origin = nullptr;  // makes torrents of URL channels; nullptr: refused
   std::string web_dir;                // holds ui.html

@@ -286,6 +286,14 @@ class Session final : public WebSocket, public std::enable_shared_from_this<Sess
   size_t dropped() const override { return out_->dropped(); }
   asio::any_io_executor executor() { return out_->socket().get_executor(); }
 
+  // The server is shutting down: a close with 1001 (going away). The handler's read() ends
+  // once the client answers it or the teardown gives up on the client.
+  void go_away() {
+    if (closed_) return;
+    out_->send_close(1001);
+    finish();
+  }
+
   // The handler has returned: a normal close, unless the socket is closing already.
   void end() {
     if (!closed_) out_->send_close(1000);
@@ -341,25 +349,28 @@ void log_exception(std::exception_ptr e) {
 
 }  // namespace
 
-asio::awaitable<void> run_websocket(tcp::socket socket,
+asio::awaitable<void> run_websocket(Connection& c,
                                     boost::beast::http::request<boost::beast::http::string_body> request,
-                                    std::string remote, WebSocketHandler handler) {
+                                    WebSocketHandler handler) {
   // Beast answers the upgrade (101 with Sec-WebSocket-Accept, within the handshake timeout),
   // then the session takes the socket over: Beast's stream is not used after this.
-  websocket::stream<tcp::socket> ws(std::move(socket));
+  websocket::stream<tcp::socket> ws(std::move(c.socket));
   ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(boost::beast::http::field::server, "seedcast"); }));
   error_code ec;
   co_await ws.async_accept(request, redirect_error(use_awaitable, ec));
   if (ec) co_return;
-  auto s = std::make_shared<Session>(std::move(ws.next_layer()), std::move(remote));
+  auto s = std::make_shared<Session>(std::move(ws.next_layer()), c.remote);
   asio::co_spawn(s->executor(), Session::watchdog(s), log_exception);
+  c.go_away = [s] { s->go_away(); };
+  if (c.live.draining) s->go_away();
   try {
     co_await handler(s);
   } catch (const std::exception& e) {
     spdlog::error("{}: websocket handler failed: {}", s->remote(), e.what());
   }
+  c.go_away = nullptr;
   s->end();
 }
 
