@@ -156,8 +156,10 @@ def test_stop_closes_idle_keepalive_and_websocket_at_once(server_factory, librar
     ws = websocket.create_connection(f"ws://127.0.0.1:{srv.port}/announce", timeout=30)
     try:
         srv.signal(signal.SIGTERM)
-        op, frame = ws.recv_data_frame(control_frame=True)
+        op, frame = ws.recv_data_frame(control_frame=True)  # the client answers with its close
         assert op == ABNF.OPCODE_CLOSE and frame.data[:2] == (1001).to_bytes(2, "big"), (op, frame.data)
+        assert ws.sock.recv(1) == b"", "no end of stream after the close frame"
+        ws.shutdown()  # as a browser does once both close frames are through
         assert idle.recv(1) == b"", "the idle connection got bytes instead of its close"
         assert srv.wait_exit(timeout=60) == 0  # far less than SHUTDOWN_TIMEOUT=300
     finally:
