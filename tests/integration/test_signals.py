@@ -267,8 +267,12 @@ def test_sighup_reloads_settings(server_factory, library, tmp_path):
         assert debug_logged()
 
         for bad in ("LOG_LEVEL=info\nACCESS_TOKEN=third\nMAX_RANGES=lots\n",  # the loader refuses
-                    "LOG_LEVEL=loud\nACCESS_TOKEN=third\n"):                  # App::reload refuses
-            srv.write_dotenv(bad)
+                    "LOG_LEVEL=loud\nACCESS_TOKEN=third\n",                   # App::reload refuses
+                    None):                                                    # .env gone
+            if bad is None:
+                (srv.workdir / ".env").unlink()
+            else:
+                srv.write_dotenv(bad)
             blacklist.write_text("")
             mark = len(srv.stderr())
             srv.signal(signal.SIGHUP)

@@ -105,8 +105,8 @@ std::string prepare_dir(const std::string& dir, const char* what) {
 }  // namespace
 
 struct App::Impl {
-  Config loaded;  // as given (before defaults were filled in); reload() compares with it
-  Config config;
+  Config loaded;  // as given, with what reload() applied since; reload() compares with it
+  Config config;  // as started, with defaults filled in (WEB_DIR) and paths made canonical
   std::string library_dir;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<catalog::Blacklist> blacklist;
@@ -379,7 +379,6 @@ void App::reload(Config fresh) {
       continue;
     }
     copy_setting(name, fresh, m.loaded);
-    copy_setting(name, fresh, m.config);
     spdlog::info("reload: {} changed: applied", name);
   }
   spdlog::info("reload: done; blacklist {} info-hashes, library scan started, URL torrents from {}",

@@ -24,22 +24,28 @@
 
 namespace {
 
-std::string read_file(const std::string& path) {
+std::optional<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
+  if (!in) return std::nullopt;
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-seedcast::Config load(const std::map<std::string, std::string>& flags, const std::string& env_file) {
+// Flags > environment > the .env file > defaults. A missing .env is no .env, unless
+// `env_file_needed` (SIGHUP, when there was one at start: its settings would silently turn
+// back to their defaults).
+seedcast::Config load(const std::map<std::string, std::string>& flags, const std::string& env_file,
+                      bool env_file_needed = false) {
   seedcast::ConfigSources sources;
   sources.flags = flags;
   sources.env = [](const std::string& k) -> std::optional<std::string> {
     const char* v = std::getenv(k.c_str());
     return v ? std::optional<std::string>(v) : std::nullopt;
   };
-  sources.dotenv = seedcast::parse_dotenv(read_file(env_file));
+  auto text = read_file(env_file);
+  if (!text && env_file_needed) throw std::runtime_error("cannot read " + env_file);
+  sources.dotenv = seedcast::parse_dotenv(text.value_or(""));
   return seedcast::load_config(sources);
 }
 
@@ -82,6 +88,7 @@ int serve(const std::map<std::string, std::string>& flags, const std::string& en
   for (int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&set, sig);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+  const bool had_env_file = read_file(env_file).has_value();
   seedcast::App app(config);
   app.listen();
   // SIGTERM, SIGQUIT, SIGINT: a graceful stop within SHUTDOWN_TIMEOUT; another one during it
@@ -97,7 +104,7 @@ int serve(const std::map<std::string, std::string>& flags, const std::string& en
         if (stopping) continue;
         spdlog::info("SIGHUP: reading the settings again");
         try {
-          seedcast::Config fresh = load(flags, env_file);
+          seedcast::Config fresh = load(flags, env_file, had_env_file);
           app.reload(fresh);
           grace = std::chrono::seconds(fresh.shutdown_timeout);
         } catch (const std::exception& e) {
