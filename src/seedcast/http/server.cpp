@@ -20,16 +20,16 @@ struct Server::Impl {
   ServerOptions options;
   std::vector<Middleware> middleware;
   Router router;
-  // lives[i]: the connections of contexts[i]. Declared first so that they outlive the
-  // coroutines the contexts destroy.
-  std::vector<std::unique_ptr<detail::Live>> lives;
+  // Declared before the contexts, so that they outlive the coroutines the contexts destroy
+  // (which leave lives[i] then).
+  std::atomic<bool> stopped{false};
+  std::atomic<bool> shutting_down{false};
+  std::atomic<size_t> draining{0};  // contexts that still have connections
+  std::vector<std::unique_ptr<detail::Live>> lives;  // lives[i]: the connections of contexts[i]
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<tcp::endpoint> endpoints;
   std::shared_ptr<detail::Shared> shared;
-  std::atomic<bool> stopped{false};
-  std::atomic<bool> shutting_down{false};
-  std::atomic<size_t> draining{0};            // contexts that still have connections
   std::unique_ptr<asio::steady_timer> grace;  // on contexts[0], during shutdown()
 
   size_t connections() const {
