@@ -323,15 +323,21 @@ class Server:
         exit status. Fails (and kills it) when it is still running after `timeout` s."""
         proc, self.proc = self.proc, None
         assert proc is not None, "the server is not running"
+        if not self._ended(proc, timeout):
+            self.fail(f"seedcast still ran {timeout} s after the signal")
+        return proc.returncode
+
+    def _ended(self, proc, timeout: float) -> bool:
+        """Whether `proc` ends within `timeout` s; if not, it is killed. Keeps its status."""
+        ended = True
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-            self.last_returncode = proc.returncode
-            self.fail(f"seedcast still ran {timeout} s after the signal")
+            ended = False
         self.last_returncode = proc.returncode
-        return proc.returncode
+        return ended
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self, wait_ready: bool = True, timeout: float = 30.0):
@@ -395,12 +401,7 @@ class Server:
             return
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-                self.last_returncode = proc.returncode
+            if not self._ended(proc, timeout):
                 if check:
                     self.fail(f"seedcast did not exit within {timeout} s of SIGTERM")
                 return

@@ -90,11 +90,11 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
 
   // Completes once the socket is closed or a write failed (nothing more will go out), or
   // after `limit`. The socket's thread.
-  asio::awaitable<void> finished(std::chrono::seconds limit) {
-    if (finished_) co_return;
-    finished_timer_.expires_after(limit);
+  static asio::awaitable<void> finished(std::shared_ptr<Outbox> self, std::chrono::seconds limit) {
+    if (self->finished_) co_return;
+    self->finished_timer_.expires_after(limit);
     error_code ec;
-    co_await finished_timer_.async_wait(redirect_error(use_awaitable, ec));
+    co_await self->finished_timer_.async_wait(redirect_error(use_awaitable, ec));
   }
   size_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
@@ -308,7 +308,7 @@ class Session final : public WebSocket, public std::enable_shared_from_this<Sess
   size_t dropped() const override { return out_->dropped(); }
   asio::any_io_executor executor() { return out_->socket().get_executor(); }
   // After end(): the close handshake is over (or the socket broke), or kFinish passed.
-  asio::awaitable<void> finished() { return out_->finished(kFinish); }
+  asio::awaitable<void> finished() { return Outbox::finished(out_, kFinish); }
 
   // The server is shutting down: a close with 1001 (going away). The handler's read() ends
   // once the client answers it or the teardown gives up on the client.
