@@ -362,3 +362,15 @@ def test_the_channels_outlive_a_restart_of_the_server(five, server_factory, work
     with srv.running():
         time.sleep(1)
         assert stats(srv)["channels"] == []
+
+
+def test_sighup_applies_a_new_worker_count(five, server_factory):
+    root, data = five
+    srv = server_factory(root, expected=len(FILES) + 1, dotenv={"WORKERS": 1, "ACCESS_TOKEN": TOKEN}, PEER_PORT=-1)
+    with srv.running():
+        wait_stats(srv, running(1), "one worker")
+        srv.write_dotenv(f"WORKERS=2\nACCESS_TOKEN={TOKEN}\n")
+        srv.signal(signal.SIGHUP)
+        wait_stats(srv, running(2), "two workers after SIGHUP")
+        assert len(children(srv.proc.pid)) == 2
+        srv.wait_log(r"reload: WORKERS changed: applied")

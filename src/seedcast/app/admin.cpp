@@ -24,16 +24,16 @@ using http::Response;
 namespace {
 
 // Compared in constant time: the token is a password.
-bool token_ok(const Options& o, std::string_view given) {
-  return given.size() == o.access_token.size() &&
-         CRYPTO_memcmp(given.data(), o.access_token.data(), given.size()) == 0;
+bool token_ok(std::string_view want, std::string_view given) {
+  return given.size() == want.size() && CRYPTO_memcmp(given.data(), want.data(), given.size()) == 0;
 }
 
 std::optional<Response> refuse(const Options& o, const Request& req) {
-  if (o.access_token.empty()) return Response::error(403, "the admin API is off: set ACCESS_TOKEN to use it");
+  auto want = o.access_token ? o.access_token->get() : nullptr;  // SIGHUP may change it
+  if (!want || want->empty()) return Response::error(403, "the admin API is off: set ACCESS_TOKEN to use it");
   auto given = req.header("X-Access-Token");
   if (!given) return Response::error(401, "the admin API wants the access token in X-Access-Token");
-  if (!token_ok(o, *given)) return Response::error(403, "wrong access token");
+  if (!token_ok(*want, *given)) return Response::error(403, "wrong access token");
   return std::nullopt;
 }
 

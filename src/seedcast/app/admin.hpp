@@ -3,6 +3,8 @@
 // client side of `seedcast add`.
 #include <string>
 
+#include "seedcast/core/reloadable.hpp"
+
 namespace seedcast::catalog {
 class Catalog;
 }
@@ -16,7 +18,7 @@ class Router;
 namespace seedcast::admin {
 
 struct Options {
-  std::string access_token;  // empty: every /api/ call is refused
+  const Reloadable<std::string>* access_token = nullptr;  // empty or nullptr: every /api/ call is refused
   catalog::Catalog* catalog = nullptr;
   engine::Engine* engine = nullptr;  // nullptr: no gateway (PEER_PORT=-1)
   // Magnets and info-hashes added whose metadata has not come yet, one per line, so a restart

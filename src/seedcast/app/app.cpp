@@ -12,11 +12,14 @@
 #include <arpa/inet.h>
 
 #include "seedcast/app/admin.hpp"
+#include "seedcast/app/reload.hpp"
 #include "seedcast/auth/jwt.hpp"
 #include "seedcast/auth/middleware.hpp"
 #include "seedcast/auth/webhook.hpp"
 #include "seedcast/catalog/blacklist.hpp"
 #include "seedcast/catalog/catalog.hpp"
+#include "seedcast/core/log.hpp"
+#include "seedcast/core/reloadable.hpp"
 #include "seedcast/engine/engine.hpp"
 #include "seedcast/http/cors.hpp"
 #include "seedcast/http/server.hpp"
@@ -65,14 +68,26 @@ std::unique_ptr<auth::JwtVerifier> make_verifier(const Config& c) {
   return nullptr;
 }
 
-origin::Options origin_options(const Config& c) {
-  origin::Options o;
-  o.cache_dir = c.data_dir + "/cache/url";
-  o.allowed = origin::AllowList::from_list(c.allowed_domains);
+// ALLOWED_DOMAINS and ALLOWED_DOMAINS_FILE. Throws when the file cannot be read.
+origin::AllowList allowed_origins(const Config& c) {
+  auto allowed = origin::AllowList::from_list(c.allowed_domains);
   std::string file = c.allowed_domains_file;
   std::error_code ec;
   if (file.empty() && fs::exists("config/allowedDomains.json", ec)) file = "config/allowedDomains.json";
-  if (!file.empty()) o.allowed.add(origin::AllowList::from_json_file(file));  // throws: start-up error
+  if (!file.empty()) allowed.add(origin::AllowList::from_json_file(file));
+  return allowed;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+origin::Options origin_options(const Config& c) {
+  origin::Options o;
+  o.cache_dir = c.data_dir + "/cache/url";
+  o.allowed = allowed_origins(c);  // throws: start-up error
   o.allow_private = c.allow_private_origins;
   o.max_bytes = c.origin_max_bytes;
   o.timeout = std::chrono::seconds(c.origin_timeout);
@@ -91,7 +106,8 @@ std::string prepare_dir(const std::string& dir, const char* what) {
 }  // namespace
 
 struct App::Impl {
-  Config config;
+  Config loaded;  // as given, with what reload() applied since; reload() compares with it
+  Config config;  // as started, with defaults filled in (WEB_DIR) and paths made canonical
   std::string library_dir;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<catalog::Blacklist> blacklist;
@@ -113,11 +129,15 @@ struct App::Impl {
   std::unique_ptr<auth::Webhook> webhook;
   std::unique_ptr<origin::Fetcher> origin;  // the same
   std::string origin_hosts;                 // ALLOWED_DOMAINS, for the start-up log
+  Reloadable<std::string> access_token;     // ACCESS_TOKEN, for the admin and super-peer APIs
+  std::mutex reload_mutex;
 };
 
 App::App(Config config) : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
+  m.loaded = config;
   m.config = std::move(config);
+  m.access_token.set(m.config.access_token);
   m.config.data_dir = prepare_dir(m.config.data_dir, "DATA_DIR");
   m.library_dir = prepare_dir(m.config.library, "LIBRARY");
   m.catalog = std::make_unique<catalog::Catalog>(m.config.data_dir + "/catalog.db");
@@ -194,7 +214,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
   wo.metadata_timeout = m.config.metadata_timeout;
   wo.piece_timeout = m.config.piece_timeout;
   auto oo = origin_options(m.config);
-  for (const auto& p : oo.allowed.patterns()) m.origin_hosts += (m.origin_hosts.empty() ? "" : ", ") + p;
+  m.origin_hosts = joined(oo.allowed.patterns());
   m.origin = std::make_unique<origin::Fetcher>(std::move(oo), *m.catalog);
   wo.origin = m.origin.get();
   if (m.engine) {
@@ -206,7 +226,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     };
   }
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
-  admin::Options admin{m.config.access_token, m.catalog.get(), m.engine.get(), m.config.data_dir + "/pending.txt"};
+  admin::Options admin{&m.access_token, m.catalog.get(), m.engine.get(), m.config.data_dir + "/pending.txt"};
   admin::restore_pending(admin);
   admin::add_routes(m.server->router(), std::move(admin));
   if (m.config.workers > 0) {
@@ -237,7 +257,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
         superpeer::EngineSeederOptions{static_cast<size_t>(m.config.seed_max_channels), m.config.signal1,
                                        m.config.signal2});
   }
-  m.api = {m.config.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir,
+  m.api = {&m.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir,
            m.config.data_dir + "/superpeer-seed.json"};
   superpeer::add_routes(m.server->router(), m.api);
   m.webseed->add_routes(m.server->router());
@@ -371,6 +391,38 @@ std::vector<std::string> App::urls() const { return impl_->server->urls(); }
 void App::run() { impl_->server->run(); }
 void App::stop() {
   if (impl_->server) impl_->server->stop();
+}
+void App::shutdown(std::chrono::seconds grace) { impl_->server->shutdown(grace); }
+
+void App::reload(Config fresh) {
+  auto& m = *impl_;
+  std::lock_guard lock(m.reload_mutex);
+  // What can fail comes first: then nothing has changed.
+  auto allowed = allowed_origins(fresh);
+  set_log_level(fresh.log_level);
+
+  Config paths = m.config;  // DATA_DIR as running (a new one waits for the restart)
+  paths.blacklist = fresh.blacklist;
+  m.blacklist->read(paths.blacklist_path());
+  m.library->rescan();
+  m.origin_hosts = joined(allowed.patterns());
+  m.origin->set_allowed(std::move(allowed));
+  m.access_token.set(fresh.access_token);
+  // A new worker count applies while running; from or to 0 (another process model) it waits
+  // for the restart. /ping may have changed the count since: only a changed setting applies.
+  const bool workers_apply = m.pool && fresh.workers > 0 && fresh.workers != m.loaded.workers;
+  if (workers_apply) m.pool->configure(std::nullopt, fresh.workers);
+
+  for (auto name : changed_settings(m.loaded, fresh)) {
+    if (!reloadable_setting(name) && !(name == "WORKERS" && workers_apply)) {
+      spdlog::warn("reload: {} changed: takes effect at the next restart", name);
+      continue;
+    }
+    copy_setting(name, fresh, m.loaded);
+    spdlog::info("reload: {} changed: applied", name);
+  }
+  spdlog::info("reload: done; blacklist {} info-hashes, library scan started, URL torrents from {}",
+               m.blacklist->size(), m.origin_hosts.empty() ? "no host" : m.origin_hosts);
 }
 
 }  // namespace seedcast

@@ -30,19 +30,26 @@ bool token_ok(std::string_view want, std::string_view given) {
   return given.size() == want.size() && CRYPTO_memcmp(given.data(), want.data(), given.size()) == 0;
 }
 
-// The API's guard; `given` is the token the request carries (header, or ?token= for /ui).
-std::optional<Response> refuse(const ApiOptions& o, const Request& req, std::optional<std::string_view> given) {
-  if (o.access_token.empty()) {
+// The access token now (SIGHUP may change it); empty: none.
+std::shared_ptr<const std::string> access_token(const ApiOptions& o) {
+  static const auto none = std::make_shared<const std::string>();
+  return o.access_token ? o.access_token->get() : none;
+}
+
+// The API's guard; `want` is the access token, `given` the one the request carries (header,
+// or ?token= for /ui).
+std::optional<Response> refuse(std::string_view want, const Request& req, std::optional<std::string_view> given) {
+  if (want.empty()) {
     if (loopback(req.remote)) return std::nullopt;
     return Response::error(403, "set accessToken to use the super-peer API from another machine");
   }
   if (!given || given->empty()) return Response::error(401, "the super-peer API wants the access token in X-ACCESS-TOKEN");
-  if (!token_ok(o.access_token, *given)) return Response::error(403, "wrong access token");
+  if (!token_ok(want, *given)) return Response::error(403, "wrong access token");
   return std::nullopt;
 }
 
 std::optional<Response> refuse(const ApiOptions& o, const Request& req) {
-  return refuse(o, req, req.header("X-ACCESS-TOKEN"));
+  return refuse(*access_token(o), req, req.header("X-ACCESS-TOKEN"));
 }
 
 uint64_t kb(uint64_t bytes) { return bytes / 1024; }
@@ -218,14 +225,15 @@ Response ui(const ApiOptions& o, const Request& req) {
   }
   std::optional<std::string_view> view;
   if (given) view = *given;
-  if (auto r = refuse(o, req, view)) return std::move(*r);
+  auto want = access_token(o);
+  if (auto r = refuse(*want, req, view)) return std::move(*r);
   std::ifstream in(o.web_dir + "/ui.html", std::ios::binary);
   if (!in) return Response::error(503, "the dashboard page is not installed (WEB_DIR)");
   std::stringstream ss;
   ss << in.rdbuf();
   std::string page = ss.str();
   const std::string mark = "{{ACCESS_TOKEN}}";
-  std::string token = text::html_escape(o.access_token.empty() ? "" : *given);
+  std::string token = text::html_escape(want->empty() ? "" : *given);
   for (size_t pos = 0; (pos = page.find(mark, pos)) != std::string::npos; pos += token.size())
     page.replace(pos, mark.size(), token);
   Response r = Response::text(200, std::move(page), "text/html; charset=utf-8");

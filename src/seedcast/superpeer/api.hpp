@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include "seedcast/core/reloadable.hpp"
+
 namespace seedcast::http {
 class Router;
 }
@@ -24,7 +26,7 @@ namespace seedcast::superpeer {
 class Seeder;
 
 struct ApiOptions {
-  std::string access_token;           // accessToken / ACCESS_TOKEN
+  const Reloadable<std::string>* access_token = nullptr;  // accessToken / ACCESS_TOKEN; nullptr: none
   Seeder* seeder = nullptr;           // nullptr: no engine (PEER_PORT=-1); the API answers 409
   origin::Fetcher* origin = nullptr;  // makes torrents of URL channels; nullptr: refused
   std::string web_dir;                // holds ui.html
