@@ -10,13 +10,15 @@
 #                      to the i-th core of WORKER_CPUS; the torrent is seeded by every worker
 #                      (POST /seed), and the load goes to the workers' ports only (round robin)
 #   workersK-shared    the same, with the load generator unpinned (see load_cpus)
+# QUOTA=F (e.g. 0.4) also limits each worker to F of a core (CFS bandwidth control: a cgroup
+# per worker, QUOTA_PERIOD_US=10000; needs root and the cgroup cpu controller).
 # Each step starts a fresh server and sets SRV_PIDS (the processes whose CPU and memory count as
 # the server's: the master first, then its workers), SRV_PORTS, IH, PL, SIZE.
 #
 # Environment (all optional; the scripts document their own defaults):
 #   STEPS   SEARCH=3   DURATION=15  WARMUP=5  RATE_KBIT=1000  BUFFER=10  PREBUFFER=2  REBUFFER=1
 #   PIPELINE=4  RAMP=200  START_TIMEOUT=30  VERIFY_EVERY=64  LOCAL_PEERS=0  ROUNDS=1
-#   SERVER_CPU=0 LOAD_CPU=1  WORKER_CPUS="0 1"  SHARED_LOAD_CPUS=0-(cores-1)
+#   SERVER_CPU=0 LOAD_CPU=1  WORKER_CPUS="0 1"  SHARED_LOAD_CPUS=0-(cores-1)  QUOTA=  QUOTA_PERIOD_US=10000
 #   WAIT_QUIET=60  BG_LIMIT=15  RETRIES=1  HEALTH_TIMEOUT=300  SEEDCAST_ENV="VAR=value ..."
 
 STEPS=${STEPS:-"10 100 1000 2000 4000 6000 8000 10000"}
@@ -51,6 +53,7 @@ seed_setup() {
     for t in g++ curl taskset "$PY"; do command -v "$t" >/dev/null || die "missing tool: $t"; done
     "$PY" -c 'import libtorrent' 2>/dev/null || die "$PY has no libtorrent module (apt-get install python3-libtorrent)"
     bench_init
+    [[ -z ${QUOTA:-} ]] || cpu_cgroup_setup
     ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     FD_LIMIT=$(ulimit -n)   # for the scripts' headers
     export FD_LIMIT
@@ -80,13 +83,56 @@ load_cpus() {
 # worker_cpu I -> the core worker I is pinned to
 worker_cpu() { local c; read -ra c <<< "$WORKER_CPUS"; echo "${c[$1 % ${#c[@]}]}"; }
 
-# json_get JSON PYTHON-EXPRESSION-OF-j -> prints it ('' when JSON does not parse)
+# --- QUOTA: a CPU budget per worker (CFS bandwidth control, cgroup v2 cpu.max or v1 cpu.cfs_*)
+# cpu_cgroup_setup: finds the cpu controller and registers the clean-up; dies when there is none
+CG_ROOT='' CG_V=''
+CG_DIRS=()
+cpu_cgroup_setup() {
+    if [[ -f /sys/fs/cgroup/cgroup.controllers ]] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
+        CG_ROOT=/sys/fs/cgroup CG_V=2
+        grep -qw cpu "$CG_ROOT/cgroup.subtree_control" || echo +cpu > "$CG_ROOT/cgroup.subtree_control" ||
+            die "QUOTA: cannot enable the cpu controller in $CG_ROOT"
+    elif [[ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]]; then
+        CG_ROOT=/sys/fs/cgroup/cpu CG_V=1
+    else
+        die "QUOTA needs the cgroup cpu controller (v2 cpu.max or v1 cpu.cfs_quota_us)"
+    fi
+    [[ -w $CG_ROOT ]] || die "QUOTA: $CG_ROOT is not writable (run as root)"
+    BENCH_EXIT_HOOKS+=(cpu_cgroup_cleanup)
+}
+# cpu_cgroup_limit NAME PID: PID (all its threads) into cgroup NAME, QUOTA of a core over QUOTA_PERIOD_US
+cpu_cgroup_limit() {
+    local d=$CG_ROOT/seedcast-bench.$$.$1 period=${QUOTA_PERIOD_US:-10000} q
+    q=$(awk -v q="$QUOTA" -v p="$period" 'BEGIN{ printf "%d", q * p }')
+    if [[ ! -d $d ]]; then
+        mkdir "$d" || die "QUOTA: cannot create $d"
+        CG_DIRS+=("$d")
+        if [[ $CG_V == 2 ]]; then
+            echo "$q $period" > "$d/cpu.max"
+        else
+            echo "$period" > "$d/cpu.cfs_period_us" && echo "$q" > "$d/cpu.cfs_quota_us"
+        fi || die "QUOTA: cannot set the quota of $d"
+    fi
+    echo "$2" > "$d/cgroup.procs" || die "QUOTA: cannot move $2 into $d"
+}
+# cpu_cgroup_cleanup: our cgroups go (any process still in one is ours: a worker; killed first)
+cpu_cgroup_cleanup() {
+    local d p
+    for d in "${CG_DIRS[@]}"; do
+        for _ in $(seq 50); do
+            rmdir "$d" 2>/dev/null && break
+            while read -r p; do kill -9 "$p" 2>/dev/null; done < "$d/cgroup.procs"
+            sleep 0.1
+        done
+    done
+}
+# json_get JSON PYTHON-EXPRESSION-OF-j -> prints it (nothing when JSON does not parse or lacks a
+# field); always succeeds
 json_get() {
     "$PY" -c '
 import json, sys
-try: j = json.loads(sys.argv[1])
-except Exception: sys.exit(0)
-print(eval("(" + sys.argv[2] + ")"))' "$1" "$2"
+try: print(eval("(" + sys.argv[2] + ")", {"j": json.loads(sys.argv[1])}))
+except Exception: pass' "$1" "$2"
 }
 
 # --- servers
@@ -114,7 +160,7 @@ start_seedcast_seed() {
         if [[ -n $port ]]; then
             health=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/healthz" 2>/dev/null || true)
             read -r SRV_PORT ntor < <(json_get "$health" \
-                '"%s %s" % ((j.get("seed") or {}).get("port") or 0, (j.get("seed") or {}).get("torrents") or 0) if j.get("indexing") is False else "0 0"')
+                '"%s %s" % ((j.get("seed") or {}).get("port") or 0, (j.get("seed") or {}).get("torrents") or 0) if j.get("indexing") is False else "0 0"') || true
             (( ${SRV_PORT:-0} > 0 && ${ntor:-0} == 1 )) && break
         fi
         sleep 0.2
@@ -154,6 +200,7 @@ seed_on_workers() {
     while read -r pid wport; do
         # the master spawned them on its core; -a: every thread of the worker
         taskset -a -p -c "$(worker_cpu "$i")" "$pid" > /dev/null || die "taskset on worker $pid failed"
+        [[ -n ${QUOTA:-} ]] && cpu_cgroup_limit "w$i" "$pid"
         SRV_PIDS+=("$pid")
         SRV_PORTS+=("$wport")
         i=$((i + 1))
@@ -207,8 +254,10 @@ kv() { tr ' ' '\n' <<< "$1" | awk -F= -v k="$2" '$1==k{print $2}'; }
 # run_step SERVER N ROUND -> sets R (the RESULT line plus idle_rss_kb= idle_anon_kb=)
 ERRORS=0
 declare -A OUT SERVED BEST NS
+STEP_NO=0
 run_step() {
-    local srv=$1 n=$2 round=$3 tag=$1-$2-$3 p
+    STEP_NO=$((STEP_NO + 1))
+    local srv=$1 n=$2 round=$3 tag=$1-$2-$3-$STEP_NO p   # a fresh folder each time, retries too
     start_server "$srv" "$tag"
     sleep 1   # let it settle before the idle RSS
     local idle=0 idle_anon=0

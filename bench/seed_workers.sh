@@ -41,7 +41,7 @@ for s in "${SERVERS[@]}"; do
     k=$(workers_of "$s")
     if (( k > 0 )); then
         cores=""; for ((i = 0; i < k; i++)); do cores+="${cores:+,}$(worker_cpu "$i")"; done
-        echo "  $(label "$s"): master on core $SERVER_CPU, workers on cores $cores, peer_load on CPUs $(load_cpus "$s")"
+        echo "  $(label "$s"): master on core $SERVER_CPU, workers on cores $cores${QUOTA:+ with $QUOTA of a core each (CFS quota)}, peer_load on CPUs $(load_cpus "$s")"
     else
         echo "  $(label "$s"): one process on core $SERVER_CPU, peer_load on CPUs $(load_cpus "$s")"
     fi
@@ -80,18 +80,23 @@ done
 
 echo
 for s in "${SERVERS[@]:1}"; do print_ratio "$s" "$first" "viewers served; target >= $TARGET"; done
-# What 2 cores can hold when peer_load runs on them too: at the first server's per-viewer cost
-# (server + generator), all cores minus what the rest of the machine used.
+# What the cores can hold when peer_load runs on them too. With WORKERS=1 on core 0 and peer_load
+# on core 1, each core's busy time (softirq and all, /proc/stat) at N1 is what N1 viewers cost on
+# the server's side and on the generator's: all cores hold at most N1 * 100 * cores / (both).
 n1=${BEST[$first]}
 if (( n1 > 0 )); then
-    awk -v r="${OUT[$first,$n1]}" -v n="$n1" -v c="$(nproc)" -v l="$(label "$first")" -v t="$TARGET" 'BEGIN{
+    awk -v r="${OUT[$first,$n1]}" -v n="$n1" -v c="$(nproc)" -v l="$(label "$first")" -v t="$TARGET" -v k="$(workers_of "${SERVERS[1]:-}")" \
+        -v sc="$SERVER_CPU" -v lc="$LOAD_CPU" 'BEGIN{
         m = split(r, kvs, " "); for (i = 1; i <= m; i++) { split(kvs[i], p, "="); v[p[1]] = p[2] }
-        per = (v["server_cpu_pct"] + v["gen_cpu_pct"]) / n
-        if (per <= 0) exit
-        cap = (100 * c - v["rest_pct"]) / per
-        printf "ceiling with peer_load on the same %d cores: ~%.0f viewers (%.2fx %s), if every viewer costs the server and the generator what it costs at %s %d\n",
-            c, cap, cap / n, l, l, n
-        if (cap / n < t) printf "  -> the %.1fx target cannot be shown on this machine with the generator on the same cores: it would need a core for peer_load\n", t
+        s = v["server_core_pct"]; g = v["load_core_pct"]
+        if (s <= 0 || g <= 0) exit   # no core of its own (shared placement): nothing to read
+        cap = 100 * c / (s + g)
+        printf "ceiling: at %s %d, core %s was %.0f%% busy (server side) and core %s %.0f%% (peer_load side, softirq included);\n",
+            l, n, sc, s, lc, g
+        printf "  at that cost per viewer the %d cores hold at most %.2fx %d viewers", c, cap, n
+        if (k > 1 && cap < k) printf ", whatever the workers do"
+        printf "\n"
+        if (cap < t) printf "  -> the %.1fx target cannot be reached on this machine with peer_load on the same cores (it needs a core of its own)\n", t
     }'
 fi
 for s in "${SERVERS[@]:1}"; do
