@@ -390,6 +390,7 @@ print_best() {
         printf '  %-17s %6s viewers' "$(label "$srv")" "${BEST[$srv]}"
         n=${BEST[$srv]}
         if (( n > 0 )); then
+            (( n == $(tr ' ' '\n' <<< "${NS[$srv]}" | sort -n | tail -1) )) && printf ' (no larger N tried)'
             awk -v r="${OUT[$srv,$n]}" -v n="$n" 'BEGIN{ m = split(r, kvs, " "); for (i = 1; i <= m; i++) { split(kvs[i], p, "="); v[p[1]] = p[2] }
                 printf "  (%.2f Gbit/s, server CPU %s%%, RSS %.0f MB = %.0f kB/viewer over idle, anon %.0f kB/viewer)",
                     v["gbit_s"], v["server_cpu_pct"], v["rss_kb"] / 1024, (v["rss_kb"] - v["idle_rss_kb"]) / n, (v["rss_anon_kb"] - v["idle_anon_kb"]) / n }'
@@ -398,10 +399,13 @@ print_best() {
     done
 }
 # print_ratio A B WHAT: "ratio A / B: x.xx (WHAT)" of the largest N served
+# (">=" when A served the largest N it tried: its limit is higher)
 print_ratio() {
     [[ -n ${BEST[$1]:-} && -n ${BEST[$2]:-} ]] || return 0
-    awk -v a="${BEST[$1]}" -v b="${BEST[$2]}" -v la="$(label "$1")" -v lb="$(label "$2")" -v what="$3" \
-        'BEGIN{ if (b > 0) printf "ratio %s / %s: %.2f (%s)\n", la, lb, a / b, what; else printf "ratio %s / %s: n/a (%s served none)\n", la, lb, lb }'
+    local ge=""
+    (( BEST[$1] > 0 && BEST[$1] == $(tr ' ' '\n' <<< "${NS[$1]}" | sort -n | tail -1) )) && ge=">= "
+    awk -v a="${BEST[$1]}" -v b="${BEST[$2]}" -v la="$(label "$1")" -v lb="$(label "$2")" -v what="$3" -v ge="$ge" \
+        'BEGIN{ if (b > 0) printf "ratio %s / %s: %s%.2f (%s)\n", la, lb, ge, a / b, what; else printf "ratio %s / %s: n/a (%s served none)\n", la, lb, lb }'
 }
 seed_finish() {
     if (( ERRORS > 0 )); then

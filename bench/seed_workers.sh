@@ -15,7 +15,7 @@
 # SEARCH=3 WAIT_QUIET=60 BG_LIMIT=15 SEEDCAST_BIN SEEDCAST_ENV BENCH_TMP CLEAN):
 #   SERVERS="workers1 workers2"   what is measured, in order (workersK, workersK-shared, seedcast)
 #   STEPS="1000 2000 4000 6000 8000 10000"   the first server's steps
-#   REL_STEPS="1 1.3 1.5 1.7 2"   the other servers' steps, as multiples of the first one's
+#   REL_STEPS="1 1.3 1.5 1.7 2 2.3"   the other servers' steps, as multiples of the first one's
 #                      largest N served (rounded to 50): the search spends its time near the ratio
 #   SERVER_CPU=0 (the master) WORKER_CPUS="0 1" (worker i on the i-th) LOAD_CPU=1
 #   SHARED_LOAD_CPUS=0-1  where an unpinned peer_load may run
@@ -26,7 +26,7 @@ STEPS=${STEPS:-"1000 2000 4000 6000 8000 10000"}
 source "$BENCH_DIR/seed_lib.sh"
 
 read -ra SERVERS <<< "${SERVERS:-workers1 workers2}"
-REL_STEPS=${REL_STEPS:-"1 1.3 1.5 1.7 2"}
+REL_STEPS=${REL_STEPS:-"1 1.3 1.5 1.7 2 2.3"}
 TARGET=${TARGET:-1.7}
 
 have_seedcast || die "seedcast binary not found at $SEEDCAST_BIN (build it, or set SEEDCAST_BIN): its 1-worker run is the baseline"
