@@ -126,6 +126,8 @@ def test_five_channels_across_two_workers_and_a_client_downloads(five, server_fa
         w = wait_stats(srv, lambda s: any(x["pid"] == owner and x["uploadedBytes"] >= len(data[name])
                                           for x in s["workers"]), "the worker's upload counted")
         assert ok(api(srv, "GET", f"/stats/{owner}"))["uploadedBytes"] >= len(data[name])
+        h = srv.healthz()["workers"]  # the workers' seeds, summed
+        assert h["running"] == 2 and h["uploaded"] >= len(data[name]), h
         c = ok(api(srv, "GET", "/stats/" + b64(ih)))
         assert c["uploadedBytes"] >= len(data[name]) and c["workers"] == [owner]
         other = next(p for p in pids if p != owner)

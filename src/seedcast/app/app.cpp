@@ -290,6 +290,16 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
                    {"uploaded", e.uploaded}};
       j["gateway"] = {{"torrents", e.fetching}, {"downloaded", e.downloaded}, {"cacheBytes", e.cache_bytes}};
     }
+    if (impl_->pool) {  // the worker processes' seeds (the "seed" above is the master's engine)
+      size_t live = 0, peers = 0;
+      uint64_t uploaded = 0;
+      for (const auto& w : impl_->pool->stats().workers) {
+        live += w.state == "running" ? 1 : 0;
+        peers += w.peers;
+        uploaded += w.uploaded;
+      }
+      j["workers"] = {{"running", live}, {"peers", peers}, {"uploaded", uploaded}};
+    }
     http::Response r = http::Response::json(200, j.dump());
     r.set("Cache-Control", "no-store");
     co_return r;
