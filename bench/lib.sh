@@ -22,6 +22,7 @@ die()  { log "ERROR: $*"; exit 1; }
 
 # --- process bookkeeping: every background process we start is killed on EXIT ---
 BENCH_PIDS=()
+BENCH_EXIT_HOOKS=()   # functions run on EXIT after BENCH_PIDS are gone (e.g. remove a cgroup)
 RUN_DIR=
 bench_cleanup() {
     local rc=$?
@@ -39,6 +40,7 @@ bench_cleanup() {
         kill -9 "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
+    for p in "${BENCH_EXIT_HOOKS[@]}"; do "$p" || true; done
     [[ -n $RUN_DIR && -d $RUN_DIR ]] && rm -rf -- "$RUN_DIR"
     if [[ ${CLEAN:-0} == 1 ]]; then
         # only what these scripts own; other benchmarks may share $BENCH_TMP

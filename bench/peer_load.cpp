@@ -8,6 +8,8 @@
 //   * --conns N TCP connections to HOST:PORT, started at --ramp per second. Connection i binds
 //     the source address 127.1.0.0 + i + 1 (--src-ips 1, the default), so every viewer has its
 //     own IP like on the Internet: no per-IP limits in the server, no ephemeral-port shortage.
+//     With several ports (--ports P1,P2,... or --port repeated: one seed process each),
+//     connection i goes to port i mod K (round robin), so every port gets N/K viewers.
 //   * BitTorrent handshake (BEP 3, reserved bits all zero: no fast extension, no extension
 //     protocol, no DHT) with --info-hash, then `interested`. No bitfield: a viewer has nothing.
 //   * After the first unchoke a viewer requests 16 KiB blocks in order from a random start
@@ -33,7 +35,11 @@
 //          stall_s=.. stalls_window=.. secs=.. gbit_s=.. mib_s=.. blocks_s=.. lat_p50_ms=..
 //          lat_p99_ms=.. lat_max_ms=.. startup_p99_s=.. gen_cpu_pct=.. server_cpu_pct=..
 //          server_core_pct=.. load_core_pct=.. rest_pct=.. rss_kb=.. rss_anon_kb=.. rss_peak_kb=..
-//          verified=.. errors=.. unexpected=.. choked=.. served=0|1
+//          verified=.. errors=.. unexpected=.. choked=.. server_cpu_each=A/B/.. served=0|1
+//   --server-pid takes a comma-separated list (or is repeated): the server is those processes
+//   (e.g. a master and its workers). server_cpu_pct and the rss_* fields are their sums (VmRSS
+//   of several processes counts their shared file pages once per process);
+//   server_cpu_each is each one's CPU %, in the order given.
 // Exit status: 0 when the run was measured (whether N was served or not), 2 on a protocol error
 // (a wrong block, a bad handshake, a failed --verify-file comparison), 1 on a set-up failure.
 
@@ -71,7 +77,7 @@ namespace {
 
 struct Options {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;
+  std::vector<uint16_t> ports;  // connection i goes to ports[i % size]
   std::array<uint8_t, 20> info_hash{};
   uint64_t piece_length = 0;
   uint64_t total_size = 0;
@@ -89,7 +95,7 @@ struct Options {
   std::string verify_file;
   uint64_t verify_every = 64;
   uint64_t seed = 1;
-  int server_pid = 0;
+  std::vector<int> server_pids;
   int server_core = -1, load_core = -1;
 };
 
@@ -561,13 +567,26 @@ class Viewer : public std::enable_shared_from_this<Viewer> {
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr,
                "peer_load: %s\n"
-               "usage: peer_load --port P --info-hash HEX40 --piece-length L --total-size S [--host H]\n"
+               "usage: peer_load --port P[,P2,...] --info-hash HEX40 --piece-length L --total-size S [--host H]\n"
                "  [--conns N] [--rate-kbit K] [--buffer S] [--prebuffer S] [--rebuffer S] [--pipeline K]\n"
                "  [--ramp CONN/S] [--start-timeout S] [--warmup S] [--duration S] [--src-ips 0|1]\n"
-               "  [--verify-file F] [--verify-every K] [--seed X] [--server-pid P] [--server-core C]\n"
+               "  [--verify-file F] [--verify-every K] [--seed X] [--server-pid P[,P2,...]] [--server-core C]\n"
                "  [--load-core C]\n",
                msg);
   std::exit(1);
+}
+
+// "1,2,3" -> {1, 2, 3}
+std::vector<int> int_list(const std::string& v) {
+  std::vector<int> out;
+  size_t i = 0;
+  while (i <= v.size()) {
+    size_t j = v.find(',', i);
+    if (j == std::string::npos) j = v.size();
+    if (j > i) out.push_back(std::stoi(v.substr(i, j - i)));
+    i = j + 1;
+  }
+  return out;
 }
 
 Options parse(int argc, char** argv) {
@@ -578,7 +597,12 @@ Options parse(int argc, char** argv) {
     if (i + 1 >= argc) usage(("missing value for " + a).c_str());
     std::string v = argv[++i];
     if (a == "--host") o.host = v;
-    else if (a == "--port") o.port = static_cast<uint16_t>(std::stoi(v));
+    else if (a == "--port" || a == "--ports") {
+      for (int p : int_list(v)) {
+        if (p < 1 || p > 65535) usage(("bad port in " + a + " " + v).c_str());
+        o.ports.push_back(static_cast<uint16_t>(p));
+      }
+    }
     else if (a == "--info-hash") ih = v;
     else if (a == "--piece-length") o.piece_length = std::stoull(v);
     else if (a == "--total-size") o.total_size = std::stoull(v);
@@ -596,12 +620,15 @@ Options parse(int argc, char** argv) {
     else if (a == "--verify-file") o.verify_file = v;
     else if (a == "--verify-every") o.verify_every = std::max<uint64_t>(1, std::stoull(v));
     else if (a == "--seed") o.seed = std::stoull(v);
-    else if (a == "--server-pid") o.server_pid = std::stoi(v);
+    else if (a == "--server-pid") {
+      for (int p : int_list(v))
+        if (p > 0) o.server_pids.push_back(p);
+    }
     else if (a == "--server-core") o.server_core = std::stoi(v);
     else if (a == "--load-core") o.load_core = std::stoi(v);
     else usage(("unknown option " + a).c_str());
   }
-  if (!o.port) usage("--port is required");
+  if (o.ports.empty()) usage("--port is required");
   if (ih.size() != 40) usage("--info-hash needs 40 hex digits");
   for (int i = 0; i < 20; ++i) {
     unsigned x = 0;
@@ -634,7 +661,8 @@ int main(int argc, char** argv) {
   }
 
   asio::io_context ioc(1);
-  tcp::endpoint ep(asio::ip::make_address(o.host), o.port);
+  std::vector<tcp::endpoint> eps;
+  for (uint16_t port : o.ports) eps.emplace_back(asio::ip::make_address(o.host), port);
   std::vector<std::shared_ptr<Viewer>> viewers;
   viewers.reserve(o.conns);
   for (int i = 0; i < o.conns; ++i)
@@ -649,6 +677,13 @@ int main(int argc, char** argv) {
   double cpu0 = 0, srv0 = 0, score0 = 0, lcore0 = 0, mach0 = 0, secs = 0;
   double r_cpu = 0, r_srv = 0, r_score = 0, r_lcore = 0, r_rest = 0;
   long rss_kb = 0, rss_anon_kb = 0, rss_peak_kb = 0;
+  std::vector<double> srv_each0, r_srv_each;  // per server pid
+  auto servers_cpu = [&](std::vector<double>& each) {
+    each.clear();
+    double sum = 0;
+    for (int pid : o.server_pids) sum += each.emplace_back(proc_cpu_seconds(pid));
+    return sum;
+  };
   Counters result{};
   asio::steady_timer timer(ioc);
   int ticks = 0;
@@ -658,7 +693,7 @@ int main(int argc, char** argv) {
     if (phase == Phase::ramp) {
       int due = std::min(o.conns, static_cast<int>(t * o.ramp) + 1);
       for (; started < due; ++started)
-        viewers[started]->start(ep, [&](bool ok) { connected += ok; });
+        viewers[started]->start(eps[started % eps.size()], [&](bool ok) { connected += ok; });
       if (started == o.conns) {
         phase = Phase::startup;
         t_phase = now;
@@ -685,7 +720,7 @@ int main(int argc, char** argv) {
       G.measuring = true;
       at_measure = G.c;
       cpu0 = cpu_seconds();
-      srv0 = proc_cpu_seconds(o.server_pid);
+      srv0 = servers_cpu(srv_each0);
       score0 = core_busy_seconds(o.server_core);
       lcore0 = core_busy_seconds(o.load_core);
       mach0 = machine_task_seconds();
@@ -693,13 +728,16 @@ int main(int argc, char** argv) {
       result = G.c;
       secs = in_phase;
       r_cpu = cpu_seconds() - cpu0;
-      r_srv = proc_cpu_seconds(o.server_pid) - srv0;
+      r_srv = servers_cpu(r_srv_each) - srv0;
+      for (size_t i = 0; i < r_srv_each.size(); ++i) r_srv_each[i] -= srv_each0[i];
       r_score = core_busy_seconds(o.server_core) - score0;
       r_lcore = core_busy_seconds(o.load_core) - lcore0;
       r_rest = machine_task_seconds() - mach0 - r_cpu - r_srv;
-      rss_kb = proc_status_kb(o.server_pid, "VmRSS");
-      rss_anon_kb = proc_status_kb(o.server_pid, "RssAnon");
-      rss_peak_kb = proc_status_kb(o.server_pid, "VmHWM");
+      for (int pid : o.server_pids) {
+        rss_kb += proc_status_kb(pid, "VmRSS");
+        rss_anon_kb += proc_status_kb(pid, "RssAnon");
+        rss_peak_kb += proc_status_kb(pid, "VmHWM");
+      }
       G.measuring = false;
       phase = Phase::done;
       ioc.stop();
@@ -741,21 +779,23 @@ int main(int argc, char** argv) {
     stall_s += v->stall_seconds(now);
   }
   uint64_t bytes = result.bytes - at_measure.bytes, blocks = result.blocks - at_measure.blocks;
+  std::string each;
+  for (double x : r_srv_each) each += (each.empty() ? "" : "/") + std::to_string(static_cast<int>(100 * x / secs + 0.5));
   bool served = connected == o.conns && G.dropped == 0 && never_played == 0 && result.stalls == 0 && G.errors == 0;
   std::printf(
       "RESULT conns=%d connected=%d playing=%d never_played=%d dropped=%" PRIu64 " stalls=%" PRIu64
       " stalled_viewers=%d stall_s=%.1f stalls_window=%" PRIu64 " secs=%.2f gbit_s=%.3f mib_s=%.1f blocks_s=%.0f"
       " lat_p50_ms=%.1f lat_p99_ms=%.1f lat_max_ms=%.1f startup_p99_s=%.2f gen_cpu_pct=%.0f server_cpu_pct=%.0f"
       " server_core_pct=%.0f load_core_pct=%.0f rest_pct=%.0f rss_kb=%ld rss_anon_kb=%ld rss_peak_kb=%ld"
-      " verified=%" PRIu64 " errors=%" PRIu64 " unexpected=%" PRIu64 " choked=%" PRIu64 " served=%d\n",
+      " verified=%" PRIu64 " errors=%" PRIu64 " unexpected=%" PRIu64 " choked=%" PRIu64 " server_cpu_each=%s served=%d\n",
       o.conns, connected, playing, never_played, G.dropped, result.stalls, stalled_viewers, stall_s,
       result.stalls - at_measure.stalls, secs, bytes * 8 / secs / 1e9, bytes / secs / 1048576.0, blocks / secs,
       percentile(G.latencies_us, 0.5) / 1000, percentile(G.latencies_us, 0.99) / 1000,
       G.latencies_us.empty() ? 0.0 : *std::max_element(G.latencies_us.begin(), G.latencies_us.end()) / 1000.0,
-      percentile(startup, 0.99) / 1000, 100 * r_cpu / secs, o.server_pid > 0 ? 100 * r_srv / secs : -1.0,
+      percentile(startup, 0.99) / 1000, 100 * r_cpu / secs, !o.server_pids.empty() ? 100 * r_srv / secs : -1.0,
       o.server_core >= 0 ? 100 * r_score / secs : -1.0, o.load_core >= 0 ? 100 * r_lcore / secs : -1.0,
       std::max(0.0, 100 * r_rest / secs), rss_kb, rss_anon_kb, rss_peak_kb, result.verified, G.errors, G.unexpected,
-      G.chokes, served ? 1 : 0);
+      G.chokes, each.empty() ? "-" : each.c_str(), served ? 1 : 0);
   std::fflush(stdout);
   std::_Exit(G.errors ? 2 : 0);
 }

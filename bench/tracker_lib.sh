@@ -83,7 +83,7 @@ other_benchmarks() {
     done
     local q
     for q in "${TB_PIDS[@]}"; do mine+="$q "; done
-    pgrep -af 'wrk|webseed_ranges|create_vs_mktorrent|tracker_(http|ws|memory)\.sh|tracker_ws_load|seed_capacity\.sh|peer_load|gateway_ttfb\.sh|p2p_offload\.sh' 2>/dev/null |
+    pgrep -af 'wrk|webseed_ranges|create_vs_mktorrent|tracker_(http|ws|memory)\.sh|tracker_ws_load|seed_(capacity|workers)\.sh|peer_load|gateway_ttfb\.sh|p2p_offload\.sh' 2>/dev/null |
         while read -r pid args; do
             [[ $mine == *" $pid "* ]] && continue
             # children of ours (e.g. a wrk we started) are ours too

@@ -257,10 +257,14 @@ def _tail(path: Path, n: int = 60) -> str:
 
 
 class Server:
-    """One `seedcast serve` process. Use `with srv.running(): ...` (restartable)."""
+    """One `seedcast serve` process. Use `with srv.running(): ...` (restartable).
+    env: settings as environment variables (over the harness's defaults). dotenv: settings
+    written to `<workdir>/.env`, which the server reads (its working directory); they are kept
+    out of the environment, which would win over the file. args: more command-line arguments
+    after `serve`."""
 
     def __init__(self, library: Path, data_dir: Path, workdir: Path, expected_torrents=None,
-                 **env):
+                 dotenv: dict | None = None, args=(), **env):
         self.library = Path(library)
         self.data_dir = Path(data_dir)
         self.workdir = Path(workdir)
@@ -268,6 +272,10 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.expected_torrents = expected_torrents
         self.env_overrides = {k: str(v) for k, v in env.items() if v is not None}
+        self.dotenv_keys = set(dotenv or {})
+        self.args = [str(a) for a in args]
+        if dotenv is not None:
+            self.write_dotenv("".join(f"{k}={v}\n" for k, v in dotenv.items()))
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         self.runs = 0
@@ -284,6 +292,54 @@ class Server:
     def fail(self, msg: str):
         raise AssertionError(f"{msg}\n{self.logs()}")
 
+    def stderr(self) -> str:
+        """What the current (or last) run wrote to stderr: the log."""
+        if not self.log_paths:
+            return ""
+        return self.log_paths[-1].read_bytes().decode("utf-8", "replace")
+
+    def wait_log(self, pattern: str, timeout: float = 30.0, after: int = 0) -> re.Match:
+        """The first match of regex `pattern` in the log from offset `after` on."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.compile(pattern).search(self.stderr(), after)
+            if m:
+                return m
+            if time.monotonic() > deadline:
+                self.fail(f"the log has no {pattern!r} after {timeout} s")
+            time.sleep(0.05)
+
+    def write_dotenv(self, text: str):
+        """Writes `<workdir>/.env` (e.g. before a SIGHUP)."""
+        tmp = self.workdir / ".env.tmp"
+        tmp.write_text(text)
+        tmp.replace(self.workdir / ".env")
+
+    def signal(self, sig):
+        assert self.alive(), "the server is not running"
+        self.proc.send_signal(sig)
+
+    def wait_exit(self, timeout: float) -> int:
+        """Waits for the process to end on its own (after a signal the test sent); returns its
+        exit status. Fails (and kills it) when it is still running after `timeout` s."""
+        proc, self.proc = self.proc, None
+        assert proc is not None, "the server is not running"
+        if not self._ended(proc, timeout):
+            self.fail(f"seedcast still ran {timeout} s after the signal")
+        return proc.returncode
+
+    def _ended(self, proc, timeout: float) -> bool:
+        """Whether `proc` ends within `timeout` s; if not, it is killed. Keeps its status."""
+        ended = True
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+            ended = False
+        self.last_returncode = proc.returncode
+        return ended
+
     # -- lifecycle -----------------------------------------------------------------
     def start(self, wait_ready: bool = True, timeout: float = 30.0):
         if not SEEDCAST_BIN.exists():
@@ -299,13 +355,17 @@ class Server:
                    DATA_DIR=str(self.data_dir), PORT_FILE=str(port_file),
                    RESCAN_INTERVAL="1", LOG_LEVEL="debug", PEER_PORT="0",
                    # an unknown info-hash is a 404 unless a test turns the open gateway on
-                   OPEN_GATEWAY="0")
+                   OPEN_GATEWAY="0",
+                   # stop() waits 15 s: a connection a test left open must not hold the exit
+                   SHUTDOWN_TIMEOUT="5")
         env.update(self.env_overrides)
+        for k in self.dotenv_keys:
+            env.pop(k, None)
         out = self.workdir / f"stdout.{self.runs}.log"
         err = self.workdir / f"stderr.{self.runs}.log"
         self.log_paths += [out, err]
         with open(out, "wb") as fo, open(err, "wb") as fe:
-            self.proc = subprocess.Popen([str(SEEDCAST_BIN), "serve"], env=env, stdout=fo,
+            self.proc = subprocess.Popen([str(SEEDCAST_BIN), "serve", *self.args], env=env, stdout=fo,
                                          stderr=fe, stdin=subprocess.DEVNULL, cwd=self.workdir)
         ACTIVE_SERVERS.append(self)
         deadline = time.monotonic() + 15
@@ -342,12 +402,7 @@ class Server:
             return
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-                self.last_returncode = proc.returncode
+            if not self._ended(proc, timeout):
                 if check:
                     self.fail(f"seedcast did not exit within {timeout} s of SIGTERM")
                 return

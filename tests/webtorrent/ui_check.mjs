@@ -1,18 +1,20 @@
 // Headless Chromium opens the super-peer dashboard (/ui?token=…) and drives it:
-//   - the worker row appears (running), with CPU and memory, and --channels channel rows all
-//     "seeding"; the upload-rate chart has a line for the worker;
+//   - --workers worker rows appear (running), with CPU and memory, and --channels channel rows
+//     all "seeding"; the upload-rate chart has a line per worker;
 //   - every /stats call the page makes carries X-ACCESS-TOKEN (the token of --url);
-//   - a click on the worker's Restart button: its restart count goes up by one, its start time
-//     does not go back, and the channels are listed again, all "seeding".
+//   - a click on the first worker's Restart button: its restart count goes up by one, its start
+//     time does not go back, and the channels are listed again, all "seeding". With one worker
+//     (single-process mode) the pid stays; with several (worker processes) the restarted one
+//     has a new pid and the others keep theirs.
 //
 //   node ui_check.mjs --url 'http://127.0.0.1:PORT/ui?token=T&interval=500' --channels 2
-//   [--timeout 60] [--chromium /usr/bin/chromium]
+//   [--workers 1] [--timeout 60] [--chromium /usr/bin/chromium]
 // stdout: one JSON line {"ok":bool, …}; exit status 0 only when every check passed.
 import { parseArgs, emit, sleep } from './loopback.mjs'
 import { chromium } from 'playwright-core'
 
-const args = parseArgs(process.argv.slice(2), { url: 'string', channels: 'number', timeout: 'number', chromium: 'string' },
-  { channels: 1, timeout: 60, chromium: '/usr/bin/chromium' })
+const args = parseArgs(process.argv.slice(2), { url: 'string', channels: 'number', workers: 'number', timeout: 'number', chromium: 'string' },
+  { channels: 1, workers: 1, timeout: 60, chromium: '/usr/bin/chromium' })
 if (!args.url) throw new Error('--url is required')
 const token = new URL(args.url).searchParams.get('token') || ''
 const result = { ok: false, steps: [], apiCalls: { stats: 0, withToken: 0, restart: [] }, console: [] }
@@ -70,9 +72,9 @@ try {
   const res = await page.goto(args.url, { waitUntil: 'load', timeout: 20000 })
   result.status = res.status()
   if (res.status() !== 200) throw new Error(`/ui answered ${res.status()}`)
-  const ready = w => w.workers.length === 1 && w.workers[0].state === 'running' &&
-    w.channels.length === args.channels && w.channels.every(c => c.state === 'seeding') && w.chartLines >= 1
-  const before = await until(page, ready, 30000, 'the worker and its channels seeding')
+  const ready = w => w.workers.length === args.workers && w.workers.every(x => x.state === 'running') &&
+    w.channels.length === args.channels && w.channels.every(c => c.state === 'seeding') && w.chartLines >= args.workers
+  const before = await until(page, ready, 30000, 'the workers and their channels seeding')
   result.before = before
   const w = before.workers[0]
   // CPU % and memory cells are filled in
@@ -80,10 +82,14 @@ try {
   result.steps.push('worker and channels shown')
   await page.click(`button.restart[data-pid="${w.pid}"]`)
   result.steps.push('restart clicked')
-  const after = await until(page, t => t.workers.length === 1 && t.workers[0].restarts === w.restarts + 1 &&
-    ready(t), 30000, 'the restart and the channels seeding again')
+  const others = before.workers.slice(1).map(x => x.pid)
+  const restarted = t => t.workers.find(x => x.restarts === w.restarts + 1 &&
+    (args.workers === 1 ? x.pid === w.pid : !before.workers.some(b => b.pid === x.pid)))
+  const after = await until(page, t => ready(t) && restarted(t) && others.every(p => t.workers.some(x => x.pid === p)),
+    30000, 'the restart and the channels seeding again')
   result.after = after
-  if (after.workers[0].started < w.started) throw new Error('start time went back')
+  result.restarted = restarted(after)
+  if (result.restarted.started < w.started) throw new Error('start time went back')
   if (result.apiCalls.restart.length !== 1 || !result.apiCalls.restart[0].token || result.apiCalls.restart[0].method !== 'POST') {
     throw new Error(`restart calls: ${JSON.stringify(result.apiCalls.restart)}`)
   }

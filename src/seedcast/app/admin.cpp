@@ -2,11 +2,15 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "seedcast/catalog/catalog.hpp"
 #include "seedcast/core/text.hpp"
@@ -20,16 +24,16 @@ using http::Response;
 namespace {
 
 // Compared in constant time: the token is a password.
-bool token_ok(const Options& o, std::string_view given) {
-  return given.size() == o.access_token.size() &&
-         CRYPTO_memcmp(given.data(), o.access_token.data(), given.size()) == 0;
+bool token_ok(std::string_view want, std::string_view given) {
+  return given.size() == want.size() && CRYPTO_memcmp(given.data(), want.data(), given.size()) == 0;
 }
 
 std::optional<Response> refuse(const Options& o, const Request& req) {
-  if (o.access_token.empty()) return Response::error(403, "the admin API is off: set ACCESS_TOKEN to use it");
+  auto want = o.access_token ? o.access_token->get() : nullptr;  // SIGHUP may change it
+  if (!want || want->empty()) return Response::error(403, "the admin API is off: set ACCESS_TOKEN to use it");
   auto given = req.header("X-Access-Token");
   if (!given) return Response::error(401, "the admin API wants the access token in X-Access-Token");
-  if (!token_ok(o, *given)) return Response::error(403, "wrong access token");
+  if (!token_ok(*want, *given)) return Response::error(403, "wrong access token");
   return std::nullopt;
 }
 
@@ -42,6 +46,46 @@ std::string_view trim(std::string_view s) {
 nlohmann::json describe(const catalog::Torrent& t) {
   return {{"infoHash", t.info_hash.hex()}, {"name", t.name},
           {"length", t.length},            {"source", t.from_swarm() ? "swarm" : t.from_library() ? "library" : "url"}};
+}
+
+// ---- pending magnets and info-hashes (Options::pending_file)
+
+std::mutex pending_mutex;  // one writer of the file at a time
+
+std::optional<InfoHash> pending_hash(const std::string& line) {
+  if (line.rfind("magnet:", 0) == 0) {
+    auto h = engine::magnet_info_hash(line);
+    return h ? std::optional<InfoHash>(*h) : std::nullopt;
+  }
+  return InfoHash::from_hex(line);
+}
+
+// Rewrites the file: its lines without those the catalog has now or that name `drop`, plus
+// `add`. Caller holds pending_mutex.
+void rewrite_pending(const Options& o, const std::optional<InfoHash>& drop, const std::string& add) {
+  if (o.pending_file.empty()) return;
+  std::vector<std::string> lines;
+  {
+    std::ifstream in(o.pending_file);
+    for (std::string line; std::getline(in, line);) {
+      auto h = pending_hash(line);
+      if (!h || o.catalog->find(*h) || (drop && *h == *drop)) continue;
+      lines.push_back(line);
+    }
+  }
+  if (!add.empty()) lines.push_back(add);
+  const std::string tmp = o.pending_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& l : lines) out << l << "\n";
+    if (!out.flush()) return spdlog::warn("admin: cannot write {}", tmp);
+  }
+  if (std::rename(tmp.c_str(), o.pending_file.c_str()) != 0) spdlog::warn("admin: cannot write {}", o.pending_file);
+}
+
+void remember(const Options& o, const InfoHash& h, const std::string& line) {
+  std::lock_guard lock(pending_mutex);
+  rewrite_pending(o, h, line);
 }
 
 Response add(const Options& o, const Request& req) {
@@ -66,6 +110,7 @@ Response add(const Options& o, const Request& req) {
       hash = std::string(text);
     }
     if (!magnet.empty()) {
+      if (magnet.find_first_of("\r\n") != std::string::npos) return Response::error(400, "a magnet URI is one line");
       r = o.engine->add_magnet(magnet);
       if (!r) return Response::error(400, "not a magnet URI with a v1 info-hash (xt=urn:btih:…)");
     } else {
@@ -76,6 +121,7 @@ Response add(const Options& o, const Request& req) {
     }
   }
   if (auto t = o.catalog->find(*r)) return Response::json(200, describe(*t).dump());
+  if (!magnet.empty() || !hash.empty()) remember(o, *r, magnet.empty() ? r->hex() : magnet);
   return Response::json(202, nlohmann::json{{"infoHash", r->hex()}, {"status", "fetching metadata"}}.dump());
 }
 
@@ -95,6 +141,10 @@ Response remove(const Options& o, std::string_view hash) {
     return Response::error(409, "only torrents fetched from a swarm are removed here (library torrents leave with their files)");
   if (t) (void)o.catalog->remove(*h);
   if (o.engine) o.engine->forget(*h);
+  {
+    std::lock_guard lock(pending_mutex);
+    rewrite_pending(o, *h, "");
+  }
   return Response(204);
 }
 
@@ -120,6 +170,22 @@ void add_routes(http::Router& router, Options options) {
     if (auto r = refuse(*o, req)) co_return std::move(*r);
     co_return remove(*o, req.param("hash"));
   });
+}
+
+void restore_pending(const Options& o) {
+  if (o.pending_file.empty() || !o.engine) return;
+  std::lock_guard lock(pending_mutex);
+  std::ifstream in(o.pending_file);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) {
+    auto h = pending_hash(line);
+    if (!h || o.catalog->find(*h)) continue;
+    auto r = line.rfind("magnet:", 0) == 0 ? o.engine->add_magnet(line) : o.engine->add_info_hash(*h);
+    if (r) ++n;
+  }
+  if (n) spdlog::info("admin: fetching again {} torrents added before the restart", n);
+  in.close();
+  rewrite_pending(o, std::nullopt, "");  // the ones that arrived meanwhile leave the file
 }
 
 int add_remote(const std::string& server, const std::string& access_token, const std::string& what) {

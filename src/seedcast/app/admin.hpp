@@ -3,6 +3,8 @@
 // client side of `seedcast add`.
 #include <string>
 
+#include "seedcast/core/reloadable.hpp"
+
 namespace seedcast::catalog {
 class Catalog;
 }
@@ -16,9 +18,12 @@ class Router;
 namespace seedcast::admin {
 
 struct Options {
-  std::string access_token;  // empty: every /api/ call is refused
+  const Reloadable<std::string>* access_token = nullptr;  // empty or nullptr: every /api/ call is refused
   catalog::Catalog* catalog = nullptr;
   engine::Engine* engine = nullptr;  // nullptr: no gateway (PEER_PORT=-1)
+  // Magnets and info-hashes added whose metadata has not come yet, one per line, so a restart
+  // goes on fetching them; empty: not kept.
+  std::string pending_file;
 };
 
 //   POST   /api/torrents          body: a magnet URI, an info-hash, a .torrent file, or
@@ -26,6 +31,9 @@ struct Options {
 //   GET    /api/torrents          the catalog, and what the gateway is fetching
 //   DELETE /api/torrents/{hash}   a torrent the gateway fetched: out of the catalog, data deleted
 void add_routes(http::Router& router, Options options);
+
+// Adds to the engine again what `options.pending_file` lists and the catalog still lacks.
+void restore_pending(const Options& options);
 
 // `seedcast add`: asks the server at `server` (http://host:port) to fetch `what` (a magnet URI,
 // an info-hash, or the path of a .torrent file). Prints the answer; returns the exit status.

@@ -12,11 +12,14 @@
 #include <arpa/inet.h>
 
 #include "seedcast/app/admin.hpp"
+#include "seedcast/app/reload.hpp"
 #include "seedcast/auth/jwt.hpp"
 #include "seedcast/auth/middleware.hpp"
 #include "seedcast/auth/webhook.hpp"
 #include "seedcast/catalog/blacklist.hpp"
 #include "seedcast/catalog/catalog.hpp"
+#include "seedcast/core/log.hpp"
+#include "seedcast/core/reloadable.hpp"
 #include "seedcast/engine/engine.hpp"
 #include "seedcast/http/cors.hpp"
 #include "seedcast/http/server.hpp"
@@ -24,6 +27,7 @@
 #include "seedcast/origin/fetcher.hpp"
 #include "seedcast/superpeer/api.hpp"
 #include "seedcast/superpeer/engine_seeder.hpp"
+#include "seedcast/superpeer/worker_pool.hpp"
 #include "seedcast/tracker/routes.hpp"
 #include "seedcast/tracker/tracker.hpp"
 #include "seedcast/web/web.hpp"
@@ -64,14 +68,26 @@ std::unique_ptr<auth::JwtVerifier> make_verifier(const Config& c) {
   return nullptr;
 }
 
-origin::Options origin_options(const Config& c) {
-  origin::Options o;
-  o.cache_dir = c.data_dir + "/cache/url";
-  o.allowed = origin::AllowList::from_list(c.allowed_domains);
+// ALLOWED_DOMAINS and ALLOWED_DOMAINS_FILE. Throws when the file cannot be read.
+origin::AllowList allowed_origins(const Config& c) {
+  auto allowed = origin::AllowList::from_list(c.allowed_domains);
   std::string file = c.allowed_domains_file;
   std::error_code ec;
   if (file.empty() && fs::exists("config/allowedDomains.json", ec)) file = "config/allowedDomains.json";
-  if (!file.empty()) o.allowed.add(origin::AllowList::from_json_file(file));  // throws: start-up error
+  if (!file.empty()) allowed.add(origin::AllowList::from_json_file(file));
+  return allowed;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+origin::Options origin_options(const Config& c) {
+  origin::Options o;
+  o.cache_dir = c.data_dir + "/cache/url";
+  o.allowed = allowed_origins(c);  // throws: start-up error
   o.allow_private = c.allow_private_origins;
   o.max_bytes = c.origin_max_bytes;
   o.timeout = std::chrono::seconds(c.origin_timeout);
@@ -90,7 +106,8 @@ std::string prepare_dir(const std::string& dir, const char* what) {
 }  // namespace
 
 struct App::Impl {
-  Config config;
+  Config loaded;  // as given, with what reload() applied since; reload() compares with it
+  Config config;  // as started, with defaults filled in (WEB_DIR) and paths made canonical
   std::string library_dir;
   std::unique_ptr<catalog::Catalog> catalog;
   std::unique_ptr<catalog::Blacklist> blacklist;
@@ -98,7 +115,10 @@ struct App::Impl {
   std::unique_ptr<auth::JwtVerifier> verifier;
   std::unique_ptr<tracker::Tracker> tracker;
   std::unique_ptr<engine::Engine> engine;
-  std::unique_ptr<superpeer::Seeder> seeder;  // the super peer's channels, in this process's engine
+  std::unique_ptr<superpeer::Seeder> seeder;  // the super peer's channels: this process's engine, or
+  superpeer::WorkerPool* pool = nullptr;      // the worker processes (WORKERS > 0; the same object)
+  superpeer::ApiOptions api;
+  std::thread restore;  // seeds the channels the last run had (superpeer-seed.json)
   std::thread housekeeping;
   std::mutex housekeeping_mutex;
   std::condition_variable housekeeping_wake;
@@ -109,11 +129,15 @@ struct App::Impl {
   std::unique_ptr<auth::Webhook> webhook;
   std::unique_ptr<origin::Fetcher> origin;  // the same
   std::string origin_hosts;                 // ALLOWED_DOMAINS, for the start-up log
+  Reloadable<std::string> access_token;     // ACCESS_TOKEN, for the admin and super-peer APIs
+  std::mutex reload_mutex;
 };
 
 App::App(Config config) : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
+  m.loaded = config;
   m.config = std::move(config);
+  m.access_token.set(m.config.access_token);
   m.config.data_dir = prepare_dir(m.config.data_dir, "DATA_DIR");
   m.library_dir = prepare_dir(m.config.library, "LIBRARY");
   m.catalog = std::make_unique<catalog::Catalog>(m.config.data_dir + "/catalog.db");
@@ -195,7 +219,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
   wo.metadata_timeout = m.config.metadata_timeout;
   wo.piece_timeout = m.config.piece_timeout;
   auto oo = origin_options(m.config);
-  for (const auto& p : oo.allowed.patterns()) m.origin_hosts += (m.origin_hosts.empty() ? "" : ", ") + p;
+  m.origin_hosts = joined(oo.allowed.patterns());
   m.origin = std::make_unique<origin::Fetcher>(std::move(oo), *m.catalog);
   wo.origin = m.origin.get();
   if (m.engine) {
@@ -207,22 +231,54 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     };
   }
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
-  admin::add_routes(m.server->router(), {m.config.access_token, m.catalog.get(), m.engine.get()});
-  if (m.engine)
+  admin::Options admin{&m.access_token, m.catalog.get(), m.engine.get(), m.config.data_dir + "/pending.txt"};
+  admin::restore_pending(admin);
+  admin::add_routes(m.server->router(), std::move(admin));
+  if (m.config.workers > 0) {
+    superpeer::WorkerPoolOptions po;
+    po.workers = m.config.workers;
+    po.channel_workers = m.config.channel_workers;
+    po.max_channels = static_cast<size_t>(m.config.seed_max_channels);
+    po.hot = static_cast<size_t>(m.config.seed_hot);
+    po.signal1 = m.config.signal1;
+    po.signal2 = m.config.signal2;
+    std::error_code ec;
+    po.executable = fs::read_symlink("/proc/self/exe", ec).string();
+    if (ec) throw std::runtime_error("WORKERS: cannot find this program's path: " + ec.message());
+    po.args = {"--host", m.config.host == "localhost" ? "127.0.0.1" : m.config.host, "--seed-slots",
+               std::to_string(m.config.seed_slots), "--log-level", m.config.log_level};
+    po.peer_port_base = m.config.peer_port > 0 ? m.config.peer_port : 0;
+    po.busiest = [t = m.tracker.get()](size_t k) {
+      std::vector<InfoHash> out;
+      for (const auto& [h, c] : t->busiest(k)) out.push_back(h);
+      return out;
+    };
+    auto pool = std::make_unique<superpeer::WorkerPool>(m.engine.get(), *m.catalog, std::move(po));
+    m.pool = pool.get();
+    m.seeder = std::move(pool);
+  } else if (m.engine) {
     m.seeder = std::make_unique<superpeer::EngineSeeder>(
         *m.engine, *m.catalog,
         superpeer::EngineSeederOptions{static_cast<size_t>(m.config.seed_max_channels), m.config.signal1,
                                        m.config.signal2});
-  superpeer::add_routes(m.server->router(),
-                        {m.config.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir});
+  }
+  m.api = {&m.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir,
+           m.config.data_dir + "/superpeer-seed.json"};
+  superpeer::add_routes(m.server->router(), m.api);
   m.webseed->add_routes(m.server->router());
   web::add_routes(m.server->router(), *m.catalog, {m.config.public_url, m.config.web_dir});
   tracker::add_routes(m.server->router(), *m.tracker,
                       {[c = m.catalog.get(), b = m.blacklist.get(), e = m.engine.get()](const InfoHash& h) {
                          return !b->contains(h) && (c->find(h) != nullptr || (e && e->fetching(h)));
                        },
-                       [e = m.engine.get()](const InfoHash& h) -> uint16_t {
-                         return e && e->serving(h) ? e->peer_port() : 0;
+                       [e = m.engine.get(), p = m.pool](const InfoHash& h) {
+                         std::vector<uint16_t> ports;
+                         if (e && e->serving(h)) ports.push_back(e->peer_port());
+                         if (p) {
+                           auto w = p->ports(h);
+                           ports.insert(ports.end(), w.begin(), w.end());
+                         }
+                         return ports;
                        }});
   m.server->router().add({http::Method::get}, "/healthz", [this](http::Request&) -> asio::awaitable<http::Response> {
     auto s = impl_->library->stats();
@@ -238,6 +294,16 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
       j["seed"] = {{"port", impl_->engine->peer_port()}, {"torrents", e.torrents}, {"peers", e.peers},
                    {"uploaded", e.uploaded}, {"refused", e.refused}};
       j["gateway"] = {{"torrents", e.fetching}, {"downloaded", e.downloaded}, {"cacheBytes", e.cache_bytes}};
+    }
+    if (impl_->pool) {  // the worker processes' seeds (the "seed" above is the master's engine)
+      size_t live = 0, peers = 0;
+      uint64_t uploaded = 0;
+      for (const auto& w : impl_->pool->stats().workers) {
+        live += w.state == "running" ? 1 : 0;
+        peers += w.peers;
+        uploaded += w.uploaded;
+      }
+      j["workers"] = {{"running", live}, {"peers", peers}, {"uploaded", uploaded}};
     }
     http::Response r = http::Response::json(200, j.dump());
     r.set("Cache-Control", "no-store");
@@ -290,6 +356,7 @@ App::~App() {
   }
   impl_->housekeeping_wake.notify_all();
   if (impl_->housekeeping.joinable()) impl_->housekeeping.join();
+  if (impl_->restore.joinable()) impl_->restore.join();
   // Before the server: the engine's wake-ups post to the server's executors.
   impl_->seeder.reset();
   impl_->engine.reset();
@@ -307,6 +374,7 @@ uint16_t App::listen() {
   spdlog::info("library {} · data {} · {} torrents in the catalog", m.library_dir, m.config.data_dir,
                m.catalog->size());
   m.library->start();
+  m.restore = superpeer::restore_channels(m.api);
   if (m.verifier)
     spdlog::info("private: every route and the tracker want a {} token", m.verifier->algorithm());
   else if (m.webhook)
@@ -341,6 +409,38 @@ std::vector<std::string> App::urls() const { return impl_->server->urls(); }
 void App::run() { impl_->server->run(); }
 void App::stop() {
   if (impl_->server) impl_->server->stop();
+}
+void App::shutdown(std::chrono::seconds grace) { impl_->server->shutdown(grace); }
+
+void App::reload(Config fresh) {
+  auto& m = *impl_;
+  std::lock_guard lock(m.reload_mutex);
+  // What can fail comes first: then nothing has changed.
+  auto allowed = allowed_origins(fresh);
+  set_log_level(fresh.log_level);
+
+  Config paths = m.config;  // DATA_DIR as running (a new one waits for the restart)
+  paths.blacklist = fresh.blacklist;
+  m.blacklist->read(paths.blacklist_path());
+  m.library->rescan();
+  m.origin_hosts = joined(allowed.patterns());
+  m.origin->set_allowed(std::move(allowed));
+  m.access_token.set(fresh.access_token);
+  // A new worker count applies while running; from or to 0 (another process model) it waits
+  // for the restart. /ping may have changed the count since: only a changed setting applies.
+  const bool workers_apply = m.pool && fresh.workers > 0 && fresh.workers != m.loaded.workers;
+  if (workers_apply) m.pool->configure(std::nullopt, fresh.workers);
+
+  for (auto name : changed_settings(m.loaded, fresh)) {
+    if (!reloadable_setting(name) && !(name == "WORKERS" && workers_apply)) {
+      spdlog::warn("reload: {} changed: takes effect at the next restart", name);
+      continue;
+    }
+    copy_setting(name, fresh, m.loaded);
+    spdlog::info("reload: {} changed: applied", name);
+  }
+  spdlog::info("reload: done; blacklist {} info-hashes, library scan started, URL torrents from {}",
+               m.blacklist->size(), m.origin_hosts.empty() ? "no host" : m.origin_hosts);
 }
 
 }  // namespace seedcast

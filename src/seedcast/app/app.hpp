@@ -1,6 +1,7 @@
 #pragma once
 // seedcast as a library: a C++ program builds an App from a Config, adds its own middleware
 // (e.g. an authentication check) and routes, then listens and runs.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,8 +35,18 @@ class App {
   uint16_t listen();
   std::vector<std::string> urls() const;
   std::string metrics() const;  // Prometheus text format, as served at /metrics
-  void run();   // serves until stop()
-  void stop();  // thread-safe
+  void run();   // serves until stop(), or until shutdown() has finished
+  void stop();  // at once, cutting requests in flight; thread-safe
+  // Graceful: no new connections, the responses in flight finish (for up to `grace`), then
+  // run() returns. Thread-safe (a signal thread), returns at once.
+  void shutdown(std::chrono::seconds grace);
+  // SIGHUP: applies what can change while running — LOG_LEVEL, the blacklist (read again now,
+  // also when BLACKLIST did not change), ALLOWED_DOMAINS / ALLOWED_DOMAINS_FILE (read again),
+  // ACCESS_TOKEN — and starts a library scan; logs every other setting that changed as taking
+  // effect at the next restart. SHUTDOWN_TIMEOUT is the caller's to pass to shutdown().
+  // Throws std::exception when `fresh` cannot be applied (an unknown LOG_LEVEL, an
+  // unreadable ALLOWED_DOMAINS_FILE), and then changes nothing. One caller at a time.
+  void reload(Config fresh);
 
  private:
   struct Impl;

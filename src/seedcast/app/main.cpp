@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,25 +21,32 @@
 #include "seedcast/core/config.hpp"
 #include "seedcast/core/log.hpp"
 #include "seedcast/library/torrent_maker.hpp"
+#include "seedcast/superpeer/worker.hpp"
 
 namespace {
 
-std::string read_file(const std::string& path) {
+std::optional<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
+  if (!in) return std::nullopt;
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-seedcast::Config load(const std::map<std::string, std::string>& flags, const std::string& env_file) {
+// Flags > environment > the .env file > defaults. A missing .env is no .env, unless
+// `env_file_needed` (SIGHUP, when there was one at start: its settings would silently turn
+// back to their defaults).
+seedcast::Config load(const std::map<std::string, std::string>& flags, const std::string& env_file,
+                      bool env_file_needed = false) {
   seedcast::ConfigSources sources;
   sources.flags = flags;
   sources.env = [](const std::string& k) -> std::optional<std::string> {
     const char* v = std::getenv(k.c_str());
     return v ? std::optional<std::string>(v) : std::nullopt;
   };
-  sources.dotenv = seedcast::parse_dotenv(read_file(env_file));
+  auto text = read_file(env_file);
+  if (!text && env_file_needed) throw std::runtime_error("cannot read " + env_file);
+  sources.dotenv = seedcast::parse_dotenv(text.value_or(""));
   return seedcast::load_config(sources);
 }
 
@@ -61,6 +69,16 @@ int token(const std::string& user, const std::string& ttl, const std::string& en
   return 0;
 }
 
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGHUP: return "SIGHUP";
+    default: return "signal";
+  }
+}
+
 int serve(const std::map<std::string, std::string>& flags, const std::string& env_file) {
   seedcast::Config config = load(flags, env_file);
   seedcast::init_logging(config.log_level);
@@ -68,19 +86,47 @@ int serve(const std::map<std::string, std::string>& flags, const std::string& en
   // Signals are taken by one thread with sigwait; every other thread has them blocked.
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
+  for (int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) sigaddset(&set, sig);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+  const bool had_env_file = read_file(env_file).has_value();
   seedcast::App app(config);
   app.listen();
+  // SIGTERM, SIGQUIT, SIGINT: a graceful stop within SHUTDOWN_TIMEOUT; another one during it
+  // stops at once. SIGHUP: the settings are read again (flags as given) and applied.
+  std::atomic<bool> done{false};
   std::thread signals([&] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    spdlog::info("{}: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    app.stop();
+    auto grace = std::chrono::seconds(config.shutdown_timeout);
+    bool stopping = false;
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0 || done) return;
+      if (sig == SIGHUP) {
+        if (stopping) continue;
+        spdlog::info("SIGHUP: reading the settings again");
+        try {
+          seedcast::Config fresh = load(flags, env_file, had_env_file);
+          app.reload(fresh);
+          grace = std::chrono::seconds(fresh.shutdown_timeout);
+        } catch (const std::exception& e) {
+          spdlog::error("SIGHUP: {}; nothing changed", e.what());
+        }
+      } else if (!stopping) {
+        stopping = true;
+        spdlog::info("{}: stopping gracefully (SHUTDOWN_TIMEOUT {} s; send it again to stop at once)",
+                     signal_name(sig), grace.count());
+        app.shutdown(grace);
+      } else {
+        spdlog::warn("{}: stopping now", signal_name(sig));
+        app.stop();
+        return;
+      }
+    }
   });
   app.run();
+  // run() returns after a shutdown or a stop; the signal thread may still be waiting.
+  done = true;
+  pthread_kill(signals.native_handle(), SIGTERM);
   signals.join();
   spdlog::info("stopped");
   return 0;
@@ -200,6 +246,17 @@ int main(int argc, char** argv) {
   add_cmd->add_option("--env-file", add_env, "the .env file to read (ACCESS_TOKEN, PORT)  [default .env]");
   add_cmd->footer("The access token comes from ACCESS_TOKEN (environment or .env), as the server's does.");
 
+  // Started by the master (WORKERS > 0), not by hand: hidden from --help.
+  seedcast::superpeer::WorkerOptions wopt;
+  std::string worker_log = "info";
+  auto* worker_cmd = cli.add_subcommand("worker", "a super-peer worker process (started by the master)");
+  worker_cmd->group("");
+  worker_cmd->add_option("--control-fd", wopt.control_fd, "the control socket's descriptor");
+  worker_cmd->add_option("--host", wopt.listen_host, "address the BitTorrent engine listens on");
+  worker_cmd->add_option("--peer-port", wopt.peer_port, "BitTorrent port; 0 = any free port");
+  worker_cmd->add_option("--seed-slots", wopt.upload_slots, "peers each torrent uploads to at once; 0 = all");
+  worker_cmd->add_option("--log-level", worker_log, "log level");
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -214,6 +271,10 @@ int main(int argc, char** argv) {
         if (opt->count() > 0) given[name] = flag_values[name];
       }
       return serve(given, env_file);
+    }
+    if (*worker_cmd) {
+      seedcast::init_logging(worker_log);
+      return seedcast::superpeer::run_worker(wopt);
     }
     if (*create_cmd) return create(ca);
     if (*token_cmd) return token(token_user, token_ttl, token_env);

@@ -36,13 +36,24 @@ std::unordered_set<InfoHash> Blacklist::parse(std::string_view text) {
 }
 
 bool Blacklist::reload() {
+  std::lock_guard lock(mutex_);
+  return reload_locked(false);
+}
+
+void Blacklist::read(std::string path) {
+  std::lock_guard lock(mutex_);
+  path_ = std::move(path);
+  reload_locked(true);
+}
+
+bool Blacklist::reload_locked(bool force) {
   struct stat st {};
   int64_t mtime = -1, size = -1;
   if (::stat(path_.c_str(), &st) == 0) {
     mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     size = st.st_size;
   }
-  if (mtime == mtime_ns_ && size == size_) return false;
+  if (!force && mtime == mtime_ns_ && size == size_) return false;
   mtime_ns_ = mtime;
   size_ = size;
   std::string text;

@@ -1,11 +1,13 @@
 #include "seedcast/http/server.hpp"
 
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <spdlog/spdlog.h>
 
 #include <signal.h>
 
+#include <atomic>
 #include <stdexcept>
 #include <thread>
 
@@ -18,10 +20,41 @@ struct Server::Impl {
   ServerOptions options;
   std::vector<Middleware> middleware;
   Router router;
+  // Declared before the contexts, so that they outlive the coroutines the contexts destroy
+  // (which leave lives[i] then).
+  std::atomic<bool> stopped{false};
+  std::atomic<bool> shutting_down{false};
+  std::atomic<size_t> draining{0};  // contexts that still have connections
+  std::vector<std::unique_ptr<detail::Live>> lives;  // lives[i]: the connections of contexts[i]
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<tcp::endpoint> endpoints;
   std::shared_ptr<detail::Shared> shared;
+  std::unique_ptr<asio::steady_timer> grace;  // on contexts[0], during shutdown()
+
+  size_t connections() const {
+    size_t n = 0;
+    for (const auto& l : lives) n += l->size();
+    return n;
+  }
+  void stop() {
+    stopped = true;
+    for (auto& ctx : contexts) ctx->stop();
+  }
+  // Context i's thread: stop accepting, then drain its connections.
+  void drain(size_t i) {
+    error_code ec;
+    for (auto& a : acceptors) {
+      if (&a->get_executor().context() == contexts[i].get()) a->close(ec);
+    }
+    lives[i]->drain([this] {
+      // Not while the contexts are being destroyed (their coroutines leave the list then).
+      if (draining.fetch_sub(1) == 1 && !stopped) {
+        spdlog::info("every connection has ended: stopping");
+        stop();
+      }
+    });
+  }
 };
 
 namespace {
@@ -34,7 +67,8 @@ void log_exception(std::exception_ptr e) {
   }
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const detail::Shared> shared) {
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, detail::Live& live,
+                                  std::shared_ptr<const detail::Shared> shared) {
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer backoff(executor);
   for (;;) {
@@ -48,7 +82,8 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, std::shared_ptr<const
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    auto c = std::make_shared<detail::Connection>(std::move(socket));
+    if (live.draining) continue;  // accepted just before the acceptor closed: closed at once
+    auto c = std::make_shared<detail::Connection>(std::move(socket), live);
     error_code ep_ec;
     auto ep = c->socket.remote_endpoint(ep_ec);
     c->remote = ep_ec ? "?" : ep.address().to_string();
@@ -67,8 +102,10 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>()) {
   if (options.threads < 1) options.threads = 1;
   ::signal(SIGPIPE, SIG_IGN);  // a peer closing mid-sendfile must not kill the process
   impl_->options = std::move(options);
-  for (int i = 0; i < impl_->options.threads; ++i)
+  for (int i = 0; i < impl_->options.threads; ++i) {
     impl_->contexts.push_back(std::make_unique<asio::io_context>(1));
+    impl_->lives.push_back(std::make_unique<detail::Live>());
+  }
 }
 
 Server::~Server() { stop(); }
@@ -124,7 +161,9 @@ uint16_t Server::listen() {
   }
   impl_->shared = std::make_shared<detail::Shared>(detail::Shared{opt, std::move(h)});
   for (auto& a : impl_->acceptors) {
-    asio::co_spawn(a->get_executor(), accept_loop(*a, impl_->shared), log_exception);
+    size_t i = 0;
+    while (impl_->contexts[i].get() != &a->get_executor().context()) ++i;
+    asio::co_spawn(a->get_executor(), accept_loop(*a, *impl_->lives[i], impl_->shared), log_exception);
   }
   return port;
 }
@@ -148,8 +187,24 @@ void Server::run() {
   for (auto& t : threads) t.join();
 }
 
-void Server::stop() {
-  for (auto& ctx : impl_->contexts) ctx->stop();
+void Server::stop() { impl_->stop(); }
+
+void Server::shutdown(std::chrono::seconds grace) {
+  auto& m = *impl_;
+  if (m.shutting_down.exchange(true) || m.stopped) return;
+  spdlog::info("shutting down: no new connections; {} open, waiting up to {} s for the responses in flight",
+               m.connections(), grace.count());
+  m.draining = m.contexts.size();
+  asio::post(*m.contexts[0], [impl = &m, grace] {
+    impl->grace = std::make_unique<asio::steady_timer>(*impl->contexts[0], grace);
+    impl->grace->async_wait([impl, grace](error_code ec) {
+      if (ec || impl->stopped) return;
+      spdlog::warn("shutting down: {} s passed with {} connections open: closing them", grace.count(),
+                   impl->connections());
+      impl->stop();
+    });
+  });
+  for (size_t i = 0; i < m.contexts.size(); ++i) asio::post(*m.contexts[i], [impl = &m, i] { impl->drain(i); });
 }
 
 }  // namespace seedcast::http

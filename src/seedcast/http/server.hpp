@@ -42,10 +42,19 @@ class Server {
   uint16_t listen();
   std::vector<std::string> urls() const;  // e.g. http://127.0.0.1:8002
 
-  // Runs the I/O threads and returns once stop() was called and they have ended.
+  // Runs the I/O threads and returns once stop() was called, or shutdown() finished, and they
+  // have ended.
   void run();
-  // Stops accepting and ends the I/O threads. Thread-safe; may be called from a signal thread.
+  // Ends the I/O threads now: requests in flight are cut. Thread-safe; may be called from a
+  // signal thread, also during a shutdown().
   void stop();
+  // A graceful stop: the listening sockets close at once (new connections are refused), idle
+  // keep-alive connections close, WebSocket sessions get a close frame 1001 (going away), and
+  // every other connection closes once the response it is writing is out (it carries
+  // `Connection: close` when not started yet). The I/O threads end when no connection is left,
+  // or when `grace` has passed, whichever comes first. Thread-safe, returns at once; a second
+  // call does nothing.
+  void shutdown(std::chrono::seconds grace);
 
  private:
   struct Impl;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "seedcast/catalog/catalog.hpp"
+#include "seedcast/core/reloadable.hpp"
 #include "seedcast/origin/address.hpp"
 #include "seedcast/origin/error.hpp"
 #include "seedcast/origin/piece_hasher.hpp"
@@ -202,7 +203,8 @@ curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* ad
 }  // namespace
 
 struct Fetcher::Impl {
-  Options options;
+  Options options;  // options.allowed is the list at start; `allowed` is the current one
+  Reloadable<AllowList> allowed;
   catalog::Catalog& catalog;
   std::atomic<bool> stopping{false};
 
@@ -218,7 +220,7 @@ struct Fetcher::Impl {
   std::vector<std::thread> threads;
   std::atomic<uint64_t> fetches{0}, revalidations{0}, failures{0}, coalesced{0};
 
-  Impl(Options o, catalog::Catalog& c) : options(std::move(o)), catalog(c) {}
+  Impl(Options o, catalog::Catalog& c) : options(std::move(o)), allowed(options.allowed), catalog(c) {}
 
   bool fresh(const std::string& key) {
     if (options.revalidate.count() <= 0) return false;
@@ -249,7 +251,7 @@ struct Fetcher::Impl {
     hop.url = start;
     for (int redirects = 0;; ++redirects) {
       const Url& u = hop.url;
-      if (!options.allowed.allows(u.host)) {
+      if (!allowed.get()->allows(u.host)) {
         hop.error = make_error(errc::host_not_allowed);
         hop.message = "host not allowed: " + u.host;
         return hop;
@@ -570,6 +572,8 @@ Fetcher::~Fetcher() {
   for (auto& t : impl_->threads) t.join();
 }
 
+void Fetcher::set_allowed(AllowList allowed) { impl_->allowed.set(std::move(allowed)); }
+
 Stats Fetcher::stats() const {
   return {impl_->fetches.load(), impl_->revalidations.load(), impl_->failures.load(), impl_->coalesced.load()};
 }
@@ -577,7 +581,7 @@ Stats Fetcher::stats() const {
 asio::awaitable<Answer> Fetcher::torrent(std::string text) {
   auto url = parse_url(text);
   if (!url) co_return failure(static_cast<errc>(url.error().value()));
-  if (!impl_->options.allowed.allows(url->host)) co_return failure(errc::host_not_allowed, "host not allowed: " + url->host);
+  if (!impl_->allowed.get()->allows(url->host)) co_return failure(errc::host_not_allowed, "host not allowed: " + url->host);
   auto existing = impl_->catalog.find_source(std::string(kSourcePrefix) + url->url);
   if (existing && impl_->fresh(url->url) && data_present(*existing)) co_return Answer{existing, {}, {}};
 

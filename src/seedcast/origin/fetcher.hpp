@@ -63,6 +63,9 @@ class Fetcher {
 
   // The torrent for `url`. Completes on the caller's executor.
   asio::awaitable<Answer> torrent(std::string url);
+  // Replaces the allowed hosts (SIGHUP). Thread-safe: requests and redirect hops checked
+  // after it use the new list; fetches already under way go on.
+  void set_allowed(AllowList allowed);
   Stats stats() const;
 
  private:

@@ -1,12 +1,17 @@
 #include "seedcast/superpeer/api.hpp"
 
 #include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include "seedcast/core/text.hpp"
 #include "seedcast/http/router.hpp"
@@ -25,19 +30,26 @@ bool token_ok(std::string_view want, std::string_view given) {
   return given.size() == want.size() && CRYPTO_memcmp(given.data(), want.data(), given.size()) == 0;
 }
 
-// The API's guard; `given` is the token the request carries (header, or ?token= for /ui).
-std::optional<Response> refuse(const ApiOptions& o, const Request& req, std::optional<std::string_view> given) {
-  if (o.access_token.empty()) {
+// The access token now (SIGHUP may change it); empty: none.
+std::shared_ptr<const std::string> access_token(const ApiOptions& o) {
+  static const auto none = std::make_shared<const std::string>();
+  return o.access_token ? o.access_token->get() : none;
+}
+
+// The API's guard; `want` is the access token, `given` the one the request carries (header,
+// or ?token= for /ui).
+std::optional<Response> refuse(std::string_view want, const Request& req, std::optional<std::string_view> given) {
+  if (want.empty()) {
     if (loopback(req.remote)) return std::nullopt;
     return Response::error(403, "set accessToken to use the super-peer API from another machine");
   }
   if (!given || given->empty()) return Response::error(401, "the super-peer API wants the access token in X-ACCESS-TOKEN");
-  if (!token_ok(o.access_token, *given)) return Response::error(403, "wrong access token");
+  if (!token_ok(want, *given)) return Response::error(403, "wrong access token");
   return std::nullopt;
 }
 
 std::optional<Response> refuse(const ApiOptions& o, const Request& req) {
-  return refuse(o, req, req.header("X-ACCESS-TOKEN"));
+  return refuse(*access_token(o), req, req.header("X-ACCESS-TOKEN"));
 }
 
 uint64_t kb(uint64_t bytes) { return bytes / 1024; }
@@ -74,6 +86,7 @@ json worker_json(const WorkerStats& w) {
           {"uploaded", kb(w.uploaded)},
           {"uploadedBytes", w.uploaded},
           {"uploadRate", kb_rate(w.upload_rate)},
+          {"peerPort", w.peer_port},
           {"channels", channels}};
 }
 
@@ -86,10 +99,13 @@ int rank(const std::string& state) {
 }
 
 // Every channel, summed over the workers that have it.
-std::map<std::string, ChannelStats> by_channel(const std::vector<WorkerStats>& workers) {
+std::map<std::string, ChannelStats> by_channel(const SeederStats& stats) {
   std::map<std::string, ChannelStats> out;
-  for (const auto& w : workers) {
-    for (const auto& c : w.channels) {
+  std::vector<const std::vector<ChannelStats>*> lists;
+  for (const auto& w : stats.workers) lists.push_back(&w.channels);
+  lists.push_back(&stats.elsewhere);
+  for (const auto* list : lists) {
+    for (const auto& c : *list) {
       auto [it, fresh] = out.try_emplace(c.key, c);
       if (fresh) continue;
       ChannelStats& s = it->second;
@@ -119,6 +135,21 @@ std::optional<int> parse_pid(std::string_view s) {
 
 Response no_engine() { return Response::error(409, "this server has no BitTorrent engine (PEER_PORT=-1)"); }
 
+// The body of the last good POST /seed, written whole or not at all.
+void keep(const ApiOptions& o, const std::string& body) {
+  if (o.state_file.empty()) return;
+  const std::string tmp = o.state_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << body;
+    if (!out.flush()) {
+      spdlog::warn("superpeer: cannot write {}", tmp);
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), o.state_file.c_str()) != 0) spdlog::warn("superpeer: cannot write {}", o.state_file);
+}
+
 asio::awaitable<Response> seed(std::shared_ptr<const ApiOptions> o, std::string body) {
   SeedRequest req = parse_seed_request(body);
   if (req.status != 200) co_return Response::error(req.status, req.error);
@@ -147,24 +178,25 @@ asio::awaitable<Response> seed(std::shared_ptr<const ApiOptions> o, std::string 
   json list = json::array();
   for (const auto& c : channels) list.push_back({{"channel", c.spec.channel}, {"infoHash", c.info_hash.hex()}});
   o->seeder->seed(std::move(channels));
+  keep(*o, body);
   co_return ok({{"list", list}});
 }
 
 Response stats(const ApiOptions& o, std::optional<std::string> id) {
-  auto workers = o.seeder->stats();
+  SeederStats all_stats = o.seeder->stats();
   if (!id) {
     json w = json::array(), c = json::array();
-    for (const auto& x : workers) w.push_back(worker_json(x));
-    for (const auto& [k, x] : by_channel(workers)) c.push_back(channel_json(x));
+    for (const auto& x : all_stats.workers) w.push_back(worker_json(x));
+    for (const auto& [k, x] : by_channel(all_stats)) c.push_back(channel_json(x));
     return ok({{"workers", w}, {"channels", c}});
   }
   if (auto pid = parse_pid(*id)) {
-    for (const auto& w : workers)
+    for (const auto& w : all_stats.workers)
       if (w.pid == *pid) return ok(worker_json(w));
   }
   auto source = decode_channel(*id);
   if (!source) return Response::error(404, "no worker has that pid, and it is not a channel id");
-  auto all = by_channel(workers);
+  auto all = by_channel(all_stats);
   if (auto it = all.find(source->key()); it != all.end()) return ok(channel_json(it->second));
   return Response::error(404, "no such channel is seeded");
 }
@@ -172,7 +204,7 @@ Response stats(const ApiOptions& o, std::optional<std::string> id) {
 template <class F>
 Response each_worker(const ApiOptions& o, F act) {
   json out = json::array();
-  for (const auto& w : o.seeder->stats())
+  for (const auto& w : o.seeder->stats().workers)
     if (auto r = act(w.pid)) out.push_back(worker_json(*r));
   return ok({{"workers", out}});
 }
@@ -193,14 +225,15 @@ Response ui(const ApiOptions& o, const Request& req) {
   }
   std::optional<std::string_view> view;
   if (given) view = *given;
-  if (auto r = refuse(o, req, view)) return std::move(*r);
+  auto want = access_token(o);
+  if (auto r = refuse(*want, req, view)) return std::move(*r);
   std::ifstream in(o.web_dir + "/ui.html", std::ios::binary);
   if (!in) return Response::error(503, "the dashboard page is not installed (WEB_DIR)");
   std::stringstream ss;
   ss << in.rdbuf();
   std::string page = ss.str();
   const std::string mark = "{{ACCESS_TOKEN}}";
-  std::string token = text::html_escape(o.access_token.empty() ? "" : *given);
+  std::string token = text::html_escape(want->empty() ? "" : *given);
   for (size_t pos = 0; (pos = page.find(mark, pos)) != std::string::npos; pos += token.size())
     page.replace(pos, mark.size(), token);
   Response r = Response::text(200, std::move(page), "text/html; charset=utf-8");
@@ -210,6 +243,25 @@ Response ui(const ApiOptions& o, const Request& req) {
 }
 
 }  // namespace
+
+std::thread restore_channels(ApiOptions options) {
+  std::ifstream in(options.state_file, std::ios::binary);
+  if (options.state_file.empty() || !options.seeder || !in) return {};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto o = std::make_shared<const ApiOptions>(std::move(options));
+  return std::thread([o, body = ss.str()] {
+    asio::io_context io;
+    asio::co_spawn(io, seed(o, body), [file = o->state_file](std::exception_ptr e, Response r) {
+      if (e || r.status != 200)
+        spdlog::warn("superpeer: the channels kept in {} could not be seeded again: {}", file,
+                     e ? "exception" : r.body);
+      else
+        spdlog::info("superpeer: channels of {} seeded again", file);
+    });
+    io.run();
+  });
+}
 
 bool loopback(std::string_view a) {
   return a.rfind("127.", 0) == 0 || a == "::1" || a.rfind("::ffff:127.", 0) == 0;

@@ -10,6 +10,9 @@
 // Header X-ACCESS-TOKEN must equal the access token; without one configured only loopback
 // clients are answered.
 #include <string>
+#include <thread>
+
+#include "seedcast/core/reloadable.hpp"
 
 namespace seedcast::http {
 class Router;
@@ -23,13 +26,21 @@ namespace seedcast::superpeer {
 class Seeder;
 
 struct ApiOptions {
-  std::string access_token;           // accessToken / ACCESS_TOKEN
+  const Reloadable<std::string>* access_token = nullptr;  // accessToken / ACCESS_TOKEN; nullptr: none
   Seeder* seeder = nullptr;           // nullptr: no engine (PEER_PORT=-1); the API answers 409
   origin::Fetcher* origin = nullptr;  // makes torrents of URL channels; nullptr: refused
   std::string web_dir;                // holds ui.html
+  // Where the last good POST /seed body is kept, so a restart seeds the same channels; empty:
+  // nowhere.
+  std::string state_file;
 };
 
 void add_routes(http::Router& router, ApiOptions options);
+
+// Seeds again the list the last good POST /seed left in `options.state_file`, on a thread of its
+// own (a URL channel may wait for its origin). Join it before the seeder goes. A missing file
+// is no list; a bad one is logged and ignored.
+std::thread restore_channels(ApiOptions options);
 
 // Whether a request comes from this machine (127.0.0.0/8, ::1, v4-mapped loopback).
 bool loopback(std::string_view remote_address);

@@ -29,6 +29,30 @@ std::vector<bool> select_active(const std::vector<Ranked>& channels, size_t cap)
   return active;
 }
 
+engine::ChannelOptions channel_options(const SeedSpec& s, const EngineSeederOptions& server, bool paused) {
+  engine::ChannelOptions o;
+  o.max_connections = s.max_connections;
+  for (const auto& t : {s.signal1.empty() ? server.signal1 : s.signal1, s.signal2.empty() ? server.signal2 : s.signal2})
+    if (t.rfind("http://", 0) == 0 || t.rfind("https://", 0) == 0 || t.rfind("udp://", 0) == 0)
+      o.trackers.push_back(t);
+  o.keep = s.keep_alive;
+  o.paused = paused;
+  return o;
+}
+
+void engine_start(engine::Engine& engine, const catalog::Catalog& catalog, const Channel& c,
+                  engine::ChannelOptions o) {
+  engine.hold(c.info_hash, std::move(o));
+  auto t = catalog.find(c.info_hash);
+  if (t && t->from_swarm()) {
+    engine.activate(*t);  // back into the engine if its lifetime ran out or it was dropped
+  } else if (!t && c.spec.source.kind == ChannelSource::Kind::magnet) {
+    if (!engine.add_magnet(c.spec.source.text)) spdlog::warn("superpeer: cannot add {}", c.spec.source.text);
+  } else if (!t) {
+    if (!engine.add_info_hash(c.info_hash)) spdlog::warn("superpeer: cannot add {}", c.info_hash.hex());
+  }
+}
+
 struct EngineSeeder::Impl {
   engine::Engine& engine;
   const catalog::Catalog& catalog;
@@ -58,32 +82,11 @@ struct EngineSeeder::Impl {
   }
 
   engine::ChannelOptions options_of(const SeedSpec& s, bool paused) const {
-    engine::ChannelOptions o;
-    o.max_connections = s.max_connections;
-    // ws:// and wss:// are WebRTC trackers: a native BitTorrent engine cannot announce there.
-    for (const auto& t : {s.signal1.empty() ? options.signal1 : s.signal1,
-                          s.signal2.empty() ? options.signal2 : s.signal2})
-      if (t.rfind("http://", 0) == 0 || t.rfind("https://", 0) == 0 || t.rfind("udp://", 0) == 0)
-        o.trackers.push_back(t);
-    o.keep = s.keep_alive;
-    o.paused = paused;
-    return o;
+    return channel_options(s, options, paused);
   }
 
   // Puts the channel's torrent in the engine and seeds it. Caller holds the mutex.
-  void start(const Entry& e) {
-    const Channel& c = e.channel;
-    engine.hold(c.info_hash, options_of(c.spec, false));
-    auto t = catalog.find(c.info_hash);
-    if (t && t->from_swarm()) {
-      engine.activate(*t);  // back into the engine if its lifetime ran out or it was dropped
-    } else if (!t && c.spec.source.kind == ChannelSource::Kind::magnet) {
-      if (!engine.add_magnet(c.spec.source.text)) spdlog::warn("superpeer: cannot add {}", c.spec.source.text);
-    } else if (!t) {
-      if (!engine.add_info_hash(c.info_hash)) spdlog::warn("superpeer: cannot add {}", c.info_hash.hex());
-    }
-    // Catalog torrents on disk (library, URL) are in the engine already (Engine::sync).
-  }
+  void start(const Entry& e) { engine_start(engine, catalog, e.channel, options_of(e.channel.spec, false)); }
 
   // Stops seeding the channel; `release` also gives the torrent back to the ordinary rules.
   void stop(const Entry& e, bool release) {
@@ -111,16 +114,7 @@ struct EngineSeeder::Impl {
   }
 
   ChannelStats channel_stats(const Entry& e) {
-    const SeedSpec& s = e.channel.spec;
-    ChannelStats c;
-    c.channel = s.channel;
-    c.key = s.source.key();
-    c.info_hash = e.channel.info_hash;
-    c.label = s.label;
-    c.priority = s.priority;
-    c.keep_alive = s.keep_alive;
-    c.no_use_disk_cache = s.no_use_disk_cache;
-    c.max_connections = s.max_connections;
+    ChannelStats c = stats_of(e.channel);
     auto ts = engine.torrent_stats(e.channel.info_hash);
     if (ts) {
       c.peers = ts->peers;
@@ -147,6 +141,7 @@ struct EngineSeeder::Impl {
       w.cpu = cpu.update(p->cpu_seconds, std::chrono::steady_clock::now());
       w.rss = p->rss;
     }
+    w.peer_port = engine.peer_port();
     for (const auto& [k, e] : channels) {
       ChannelStats c = channel_stats(e);
       w.peers += c.peers;
@@ -185,9 +180,9 @@ void EngineSeeder::seed(std::vector<Channel> list) {
   spdlog::info("superpeer: {} channels ({} queued over SEED_MAX_CHANNELS)", impl_->channels.size(), queued);
 }
 
-std::vector<WorkerStats> EngineSeeder::stats() {
+SeederStats EngineSeeder::stats() {
   std::lock_guard lock(impl_->mutex);
-  return {impl_->worker_stats()};
+  return {{impl_->worker_stats()}, {}};
 }
 
 std::optional<WorkerStats> EngineSeeder::stop(int pid) {

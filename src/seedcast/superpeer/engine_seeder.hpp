@@ -11,11 +11,10 @@
 
 #include "seedcast/superpeer/seeder.hpp"
 
+#include "seedcast/engine/engine.hpp"
+
 namespace seedcast::catalog {
 class Catalog;
-}
-namespace seedcast::engine {
-class Engine;
 }
 
 namespace seedcast::superpeer {
@@ -33,13 +32,23 @@ struct Ranked {
 };
 std::vector<bool> select_active(const std::vector<Ranked>& channels, size_t cap);
 
+// How an engine treats channel `s`: its connection cap, its extra trackers (the channel's
+// signal1/signal2, else the server's; http, https and udp ones: a native engine cannot announce
+// to a WebRTC tracker), keepAlive; paused or not.
+engine::ChannelOptions channel_options(const SeedSpec& s, const EngineSeederOptions& server, bool paused);
+// Holds `c` in `engine` with `o` and makes sure its torrent is there: a torrent of the swarm is
+// (re)activated, or added from its magnet or info-hash. Catalog torrents on disk (library, URL)
+// are in the engine already (Engine::sync).
+void engine_start(engine::Engine& engine, const catalog::Catalog& catalog, const Channel& c,
+                  engine::ChannelOptions o);
+
 class EngineSeeder : public Seeder {
  public:
   EngineSeeder(engine::Engine& engine, const catalog::Catalog& catalog, EngineSeederOptions options);
   ~EngineSeeder() override;
 
   void seed(std::vector<Channel> channels) override;
-  std::vector<WorkerStats> stats() override;
+  SeederStats stats() override;
   std::optional<WorkerStats> stop(int pid) override;
   std::optional<WorkerStats> restart(int pid) override;
   int configure(std::optional<double> bandwidth, std::optional<int> workers) override;

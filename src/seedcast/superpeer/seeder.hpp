@@ -1,7 +1,7 @@
 #pragma once
 // What the REST API drives: something that seeds channels in worker processes. In
-// single-process mode (workers=0) that is the engine of this process (EngineSeeder); a pool of
-// worker processes implements the same interface. Every method is thread-safe.
+// single-process mode (workers=0) that is the engine of this process (EngineSeeder); with
+// workers=N, a pool of worker processes (WorkerPool). Every method is thread-safe.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,9 +39,25 @@ struct ChannelStats {
   std::vector<int> pids;     // workers seeding it
 };
 
+// A channel's stats with what its spec says filled in (the counters and state left to fill).
+inline ChannelStats stats_of(const Channel& ch) {
+  const SeedSpec& s = ch.spec;
+  ChannelStats c;
+  c.channel = s.channel;
+  c.key = s.source.key();
+  c.info_hash = ch.info_hash;
+  c.label = s.label;
+  c.priority = s.priority;
+  c.keep_alive = s.keep_alive;
+  c.no_use_disk_cache = s.no_use_disk_cache;
+  c.max_connections = s.max_connections;
+  return c;
+}
+
 struct WorkerStats {
   int pid = 0;
-  std::string state;  // "running" or "stopped"
+  std::string state;  // "running", "starting" (no report yet), "stopped", or "restarting"
+                      // (it died; a new one starts after a backoff)
   int64_t started = 0;  // unix seconds of the last (re)start
   int restarts = 0;
   double cpu = 0;     // % of one core since the previous sample
@@ -49,7 +65,14 @@ struct WorkerStats {
   size_t peers = 0;
   uint64_t uploaded = 0;
   uint64_t upload_rate = 0;
+  uint16_t peer_port = 0;
   std::vector<ChannelStats> channels;
+};
+
+struct SeederStats {
+  std::vector<WorkerStats> workers;
+  // Channels no worker seeds now: fetching in the master, queued, waiting for a live worker.
+  std::vector<ChannelStats> elsewhere;
 };
 
 class Seeder {
@@ -58,7 +81,7 @@ class Seeder {
   // Makes `channels` the set of channels seeded: new ones are added, listed ones updated,
   // the others released.
   virtual void seed(std::vector<Channel> channels) = 0;
-  virtual std::vector<WorkerStats> stats() = 0;
+  virtual SeederStats stats() = 0;
   // nullopt: no worker has that pid.
   virtual std::optional<WorkerStats> stop(int pid) = 0;
   virtual std::optional<WorkerStats> restart(int pid) = 0;

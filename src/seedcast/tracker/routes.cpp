@@ -98,18 +98,20 @@ Response http_announce(Context& ctx, const Request& req) {
   a.seeder = left == 0;
   a.numwant = numwant;
   auto reply = ctx.tracker.announce(a);
-  if (uint16_t self = ctx.options.self_peer_port ? ctx.options.self_peer_port(a.info_hash) : 0) {
+  std::vector<uint16_t> self;
+  if (ctx.options.self_peer_ports) self = ctx.options.self_peer_ports(a.info_hash);
+  if (!self.empty()) {
     // The server is a seed too: at the address this client used to reach it.
     std::string_view local = req.local;
     std::string_view host = local.substr(0, local.rfind(':'));
     if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    Endpoint me;
     const size_t want = ctx.tracker.want(numwant);
-    if (parse_endpoint(host, self, me) && !a.seeder && want > 0) {
-      reply.peers.insert(reply.peers.begin(), me);
-      if (reply.peers.size() > want) reply.peers.pop_back();
+    for (auto it = self.rbegin(); it != self.rend(); ++it) {
+      Endpoint me;
+      if (parse_endpoint(host, *it, me) && !a.seeder && want > 0) reply.peers.insert(reply.peers.begin(), me);
+      ++reply.counts.seeders;
     }
-    ++reply.counts.seeders;
+    if (reply.peers.size() > want) reply.peers.resize(want);
   }
 
   lt::entry e(lt::entry::dictionary_t);
@@ -160,7 +162,8 @@ Response http_scrape(Context& ctx, const Request& req) {
   for (const auto& h : hashes) {
     if (!ctx.options.allowed(h)) continue;
     auto c = ctx.tracker.counts(h);
-    if (ctx.options.self_peer_port && ctx.options.self_peer_port(h)) ++c.seeders;  // as in announces
+    if (ctx.options.self_peer_ports)  // as in announces
+      c.seeders += static_cast<uint32_t>(ctx.options.self_peer_ports(h).size());
     lt::entry f(lt::entry::dictionary_t);
     f["complete"] = c.seeders;
     f["incomplete"] = c.leechers;

@@ -2,8 +2,10 @@
 // The tracker's front ends on the HTTP server: GET /announce and /scrape (bencoded, BEP 3/23/
 // 7/48) and the WebSocket tracker at /announce (WebTorrent's bittorrent-tracker protocol,
 // ws_protocol.hpp).
+#include <cstdint>
 #include <functional>
 #include <string_view>
+#include <vector>
 
 #include "seedcast/core/info_hash.hpp"
 #include "seedcast/http/message.hpp"
@@ -19,9 +21,10 @@ class Tracker;
 struct RouteOptions {
   // Whether an info-hash may be tracked (in the catalog, not blacklisted).
   std::function<bool(const InfoHash&)> allowed;
-  // The port of this server's own BitTorrent seed for an info-hash (0: not seeded). HTTP
-  // announces then list the server itself, at the address the client reached it on.
-  std::function<uint16_t(const InfoHash&)> self_peer_port;
+  // The ports of this server's own BitTorrent seeds for an info-hash (its engine, its worker
+  // processes; empty: not seeded). HTTP announces list the server itself at each, at the
+  // address the client reached it on.
+  std::function<std::vector<uint16_t>(const InfoHash&)> self_peer_ports;
 };
 
 void add_routes(http::Router& router, Tracker& tracker, RouteOptions options);

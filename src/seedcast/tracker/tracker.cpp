@@ -1,5 +1,6 @@
 #include "seedcast/tracker/tracker.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -301,6 +302,23 @@ Counts Tracker::counts(const InfoHash& h) const {
   std::lock_guard lock(sh.mutex);
   auto it = sh.swarms.find(h);
   return it == sh.swarms.end() ? Counts{} : it->second->counts();
+}
+
+std::vector<std::pair<InfoHash, Counts>> Tracker::busiest(size_t k) const {
+  std::vector<std::pair<InfoHash, Counts>> all;
+  if (k == 0) return all;
+  for (const Shard& sh : shards_) {
+    std::lock_guard lock(sh.mutex);
+    for (const auto& [h, s] : sh.swarms) all.emplace_back(h, s->counts());
+  }
+  auto more = [](const std::pair<InfoHash, Counts>& a, const std::pair<InfoHash, Counts>& b) {
+    uint64_t na = uint64_t{a.second.seeders} + a.second.leechers, nb = uint64_t{b.second.seeders} + b.second.leechers;
+    return na != nb ? na > nb : a.first < b.first;
+  };
+  const size_t n = std::min(k, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n), all.end(), more);
+  all.resize(n);
+  return all;
 }
 
 std::vector<Endpoint> Tracker::http_peers(const InfoHash& h, size_t max) const {

@@ -88,6 +88,9 @@ class Tracker {
   void leave_ws(const InfoHash& h, const PeerId& id, const Mailbox* self);
 
   Counts counts(const InfoHash& h) const;
+  // The `k` swarms with the most peers (seeders + leechers, HTTP and WebSocket), most first;
+  // ties in info-hash order. Linear in the swarms.
+  std::vector<std::pair<InfoHash, Counts>> busiest(size_t k) const;
   // Up to `max` HTTP (native BitTorrent) peers of swarm `h`, for the server's own engine.
   std::vector<Endpoint> http_peers(const InfoHash& h, size_t max) const;
   // Has a peer at `address` (text, any port) announced swarm `h` over HTTP? That is a native

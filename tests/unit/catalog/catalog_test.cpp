@@ -1,6 +1,7 @@
 #include "seedcast/catalog/catalog.hpp"
 
 #include <gtest/gtest.h>
+#include <filesystem>
 #include <sqlite3.h>
 
 #include "seedcast/catalog/blacklist.hpp"
@@ -107,6 +108,30 @@ TEST(Blacklist, ParsesHashesAndReloadsOnChange) {
   EXPECT_TRUE(b.reload());
   EXPECT_TRUE(b.contains(*InfoHash::from_hex(kB)));
   EXPECT_FALSE(b.reload());  // unchanged
+}
+
+// SIGHUP: read() reads even a file whose mtime and size did not change, and may switch files.
+TEST(Blacklist, ReadRereadsNowAndSwitchesFiles) {
+  test::TempDir dir;
+  test::write_file(dir / "a.txt", kA + "\n");
+  Blacklist b(dir / "a.txt");
+  ASSERT_TRUE(b.contains(*InfoHash::from_hex(kA)));
+  auto mtime = std::filesystem::last_write_time(dir / "a.txt");
+  test::write_file(dir / "a.txt", kB + "\n");  // same size
+  std::filesystem::last_write_time(dir / "a.txt", mtime);
+  EXPECT_FALSE(b.reload());  // looks unchanged
+  b.read(dir / "a.txt");
+  EXPECT_TRUE(b.contains(*InfoHash::from_hex(kB)));
+  EXPECT_FALSE(b.contains(*InfoHash::from_hex(kA)));
+
+  test::write_file(dir / "b.txt", kA + "\n" + kB + "\n");
+  b.read(dir / "b.txt");
+  EXPECT_EQ(b.size(), 2u);
+  b.read(dir / "missing.txt");
+  EXPECT_EQ(b.size(), 0u);
+  test::write_file(dir / "missing.txt", kA + "\n");
+  EXPECT_TRUE(b.reload());  // the new file is the one watched
+  EXPECT_EQ(b.size(), 1u);
 }
 
 }  // namespace

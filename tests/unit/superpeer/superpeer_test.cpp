@@ -2,6 +2,7 @@
 
 #include "seedcast/superpeer/api.hpp"
 #include "seedcast/superpeer/channel.hpp"
+#include "seedcast/superpeer/control.hpp"
 #include "seedcast/superpeer/engine_seeder.hpp"
 #include "seedcast/superpeer/process_stats.hpp"
 #include "seedcast/superpeer/seed_request.hpp"
@@ -197,6 +198,85 @@ TEST(Api, Loopback) {
   EXPECT_FALSE(loopback("::ffff:10.0.0.1"));
   EXPECT_FALSE(loopback("1127.0.0.1"));
   EXPECT_FALSE(loopback("?"));
+}
+
+TEST(Control, AssignRoundTripsWithBinaryInfo) {
+  WorkerChannel c;
+  c.info_hash = *InfoHash::from_hex(kHex);
+  c.name = "film \"1\".mp4";
+  c.multi_file = true;
+  c.info = std::string("d4:name3:\x00\xff\n5:piecei1ee", 24);
+  c.root = "/srv/lib/film";
+  c.max_connections = 40;
+  c.trackers = {"http://t.example/announce"};
+  std::string line = encode_assign({c, c});
+  ASSERT_EQ(line.back(), '\n');
+  EXPECT_EQ(line.find('\n'), line.size() - 1);  // one line, whatever the bytes
+  auto m = decode_control(std::string_view(line).substr(0, line.size() - 1));
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->op, ControlMessage::Op::assign);
+  ASSERT_EQ(m->channels.size(), 2u);
+  const WorkerChannel& d = m->channels[1];
+  EXPECT_EQ(d.info_hash, c.info_hash);
+  EXPECT_EQ(d.name, c.name);
+  EXPECT_TRUE(d.multi_file);
+  EXPECT_EQ(d.info, c.info);
+  EXPECT_EQ(d.root, c.root);
+  EXPECT_EQ(d.max_connections, 40);
+  EXPECT_EQ(d.trackers, c.trackers);
+}
+
+TEST(Control, ReportRoundTrips) {
+  WorkerReport r;
+  r.pid = 4242;
+  r.peer_port = 6883;
+  r.peers = 7;
+  ChannelReport c;
+  c.info_hash = *InfoHash::from_hex(kHex);
+  c.peers = 7;
+  c.uploaded = uint64_t{5} << 33;
+  c.upload_rate = 125000;
+  c.progress = 1;
+  c.complete = true;
+  c.connection_limit = 40;
+  r.channels = {c};
+  std::string line = encode_report(r);
+  auto m = decode_control(line.substr(0, line.size() - 1));
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->op, ControlMessage::Op::report);
+  EXPECT_EQ(m->report.pid, 4242);
+  EXPECT_EQ(m->report.peer_port, 6883);
+  ASSERT_EQ(m->report.channels.size(), 1u);
+  EXPECT_EQ(m->report.channels[0].uploaded, uint64_t{5} << 33);
+  EXPECT_TRUE(m->report.channels[0].complete);
+  auto s = decode_control(encode_stats_request());
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->op, ControlMessage::Op::stats);
+}
+
+TEST(Control, RefusesWhatIsNotAMessage) {
+  for (std::string bad : {"", "{", "[]", "{\"op\":\"reboot\"}", "{\"op\":\"assign\"}",
+                          "{\"op\":\"assign\",\"channels\":[{\"infoHash\":\"xyz\"}]}",
+                          "{\"op\":\"report\",\"pid\":\"1\",\"peerPort\":1,\"peers\":0,\"channels\":[]}",
+                          "{\"op\":\"report\",\"pid\":1,\"peerPort\":70000,\"peers\":0,\"channels\":[]}"}) {
+    std::string why;
+    EXPECT_FALSE(decode_control(bad, &why)) << bad;
+    EXPECT_FALSE(why.empty()) << bad;
+  }
+}
+
+TEST(Control, LineBufferSplitsAStreamAndBoundsALine) {
+  LineBuffer in(16);
+  in.append("ab");
+  EXPECT_FALSE(in.next());
+  in.append("c\nde\n\nf");
+  EXPECT_EQ(in.next(), "abc");
+  EXPECT_EQ(in.next(), "de");
+  EXPECT_EQ(in.next(), "");
+  EXPECT_FALSE(in.next());
+  EXPECT_FALSE(in.overflow());
+  in.append(std::string(20, 'x'));
+  EXPECT_TRUE(in.overflow());
 }
 
 }  // namespace

@@ -51,6 +51,22 @@ TEST_F(Fixture, PeersFindEachOtherButNeverThemselves) {
   EXPECT_EQ(r.peers[0], v4(2, 6002));
 }
 
+TEST_F(Fixture, BusiestListsTheSwarmsWithMostPeersFirst) {
+  const InfoHash a = *InfoHash::from_hex("1111111111111111111111111111111111111111");
+  const InfoHash b = *InfoHash::from_hex("2222222222222222222222222222222222222222");
+  for (uint8_t i = 1; i <= 3; ++i) announce(i, i == 1);  // kHash: 1 seeder + 2 leechers
+  for (uint8_t i = 1; i <= 5; ++i) tracker.announce({b, pid(i), v4(i, 7000), false, Event::started, -1});
+  tracker.announce({a, pid(1), v4(1, 7000), false, Event::started, -1});
+  auto top = tracker.busiest(2);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].first, b);
+  EXPECT_EQ(top[0].second.leechers, 5u);
+  EXPECT_EQ(top[1].first, kHash);
+  EXPECT_EQ(top[1].second.seeders, 1u);
+  EXPECT_EQ(tracker.busiest(10).size(), 3u);
+  EXPECT_TRUE(tracker.busiest(0).empty());
+}
+
 TEST_F(Fixture, HasHttpPeerMatchesTheAddressOnly) {
   const InfoHash other = *InfoHash::from_hex("153178313d2010436197e454511d8473bf30c616");
   EXPECT_FALSE(tracker.has_http_peer(kHash, "127.0.0.1"));
@@ -266,7 +282,8 @@ namespace {
 TEST(SelfPeer, AnnouncesListTheServerSeedAtTheAddressTheClientUsed) {
   Tracker tracker{Options{.interval = 120}};
   http::Router router;
-  add_routes(router, tracker, {[](const InfoHash&) { return true; }, [](const InfoHash&) -> uint16_t { return 7000; }});
+  add_routes(router, tracker,
+             {[](const InfoHash&) { return true; }, [](const InfoHash&) { return std::vector<uint16_t>{7000}; }});
   std::string ih(20, 'h'), q = "info_hash=" + ih + "&peer_id=" + std::string(20, 'p') + "&port=1&left=5";
   for (auto [local, want] : {std::pair<std::string, std::string>{"10.0.0.5:8002", std::string("\x0a\x00\x00\x05\x1b\x58", 6)},
                              {"[::1]:8002", std::string(15, '\0') + "\x01\x1b\x58"}}) {
@@ -305,6 +322,36 @@ TEST(SelfPeer, AnnouncesListTheServerSeedAtTheAddressTheClientUsed) {
   auto sr = test::run(router.dispatch(sc));
   n = lt::bdecode(sr.body, ec);
   EXPECT_EQ(n.dict_find_dict("files").dict_find_dict(ih).dict_find_int_value("complete"), 1);
+}
+
+TEST(SelfPeer, EverySeedOfTheServerIsListedFirst) {  // the engine and two worker processes
+  Tracker tracker{Options{.interval = 120}};
+  http::Router router;
+  add_routes(router, tracker,
+             {[](const InfoHash&) { return true; },
+              [](const InfoHash&) { return std::vector<uint16_t>{7000, 7001, 7002}; }});
+  std::string ih(20, 'h');
+  auto announce = [&](char id, const std::string& remote, const std::string& extra) {
+    http::Request r;
+    r.method = http::Method::get;
+    r.path = "/announce";
+    std::string q = "info_hash=" + ih + "&peer_id=" + std::string(20, id) + "&port=9&left=5" + extra;
+    r.query = q;
+    r.remote = remote;
+    r.local = "127.0.0.1:8002";
+    auto res = test::run(router.dispatch(r));
+    lt::error_code ec;
+    lt::bdecode_node n = lt::bdecode(res.body, ec);
+    EXPECT_FALSE(ec);
+    return std::make_pair(n.dict_find_int_value("complete"), std::string(n.dict_find_string_value("peers")));
+  };
+  announce('a', "127.0.0.9", "");
+  auto [complete, peers] = announce('b', "127.0.0.8", "");
+  EXPECT_EQ(complete, 3);
+  EXPECT_EQ(peers, std::string("\x7f\x00\x00\x01\x1b\x58\x7f\x00\x00\x01\x1b\x59\x7f\x00\x00\x01\x1b\x5a"
+                               "\x7f\x00\x00\x09\x00\x09",
+                               24));
+  EXPECT_EQ(announce('c', "127.0.0.7", "&numwant=2").second.size(), 12u);  // capped: the seeds first
 }
 
 }  // namespace

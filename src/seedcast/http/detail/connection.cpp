@@ -173,6 +173,43 @@ bool is_disconnect(const error_code& ec) {
 
 }  // namespace
 
+void Live::add(Connection& c) {
+  c.prev = nullptr;
+  c.next = head;
+  if (head) head->prev = &c;
+  head = &c;
+  count.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Live::remove(Connection& c) {
+  (c.prev ? c.prev->next : head) = c.next;
+  if (c.next) c.next->prev = c.prev;
+  c.prev = c.next = nullptr;
+  if (count.fetch_sub(1, std::memory_order_relaxed) == 1 && draining && on_drained) {
+    auto done = std::move(on_drained);
+    on_drained = nullptr;
+    done();
+  }
+}
+
+void Live::drain(std::function<void()> drained) {
+  draining = true;
+  // Closing a socket or queueing a close frame only posts completions: nothing leaves the
+  // list while it is walked.
+  for (Connection* c = head; c; c = c->next) {
+    if (c->go_away) {
+      c->go_away();
+    } else if (c->idle) {
+      error_code ec;
+      c->socket.close(ec);
+    }
+  }
+  if (size() == 0)
+    drained();
+  else
+    on_drained = std::move(drained);
+}
+
 asio::awaitable<void> watchdog(std::shared_ptr<Connection> c) {
   error_code ec;
   while (c->socket.is_open()) {
@@ -187,6 +224,12 @@ asio::awaitable<void> watchdog(std::shared_ptr<Connection> c) {
 }
 
 asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const Shared> shared) {
+  // In the live list for as long as this coroutine (or its frame) exists.
+  struct Listed {
+    Connection& c;
+    explicit Listed(Connection& x) : c(x) { c.live.add(c); }
+    ~Listed() { c.live.remove(c); }
+  } listed(*c);
   const ServerOptions& opt = shared->options;
   error_code ec;
   c->write_timeout = opt.write_timeout;
@@ -195,9 +238,12 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
   beast::flat_buffer buffer;
   for (;;) {
     if (buffer.size() == 0) {
+      if (c->live.draining) break;
       c->expire_in(opt.idle_timeout);
+      c->idle = true;
       size_t n = co_await c->socket.async_read_some(buffer.prepare(16 * 1024),
                                                     redirect_error(use_awaitable, ec));
+      c->idle = false;
       if (ec) break;
       buffer.commit(n);
     }
@@ -257,17 +303,18 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
       // The socket leaves this loop for the WebSocket session; the watchdog sees it closed.
       c->timer.cancel();
       spdlog::debug("{} \"{} {}\" websocket", c->remote, req.method_text, req.path);
-      co_await run_websocket(std::move(c->socket), parser.release(), c->remote, std::move(res.upgrade));
+      co_await run_websocket(*c, parser.release(), std::move(res.upgrade));
       co_return;
     }
-    keep_alive = keep_alive && !res.close;
+    // Shutting down: this response is the connection's last.
+    keep_alive = keep_alive && !res.close && !c->live.draining;
     // The path, never the query or the raw target: either may carry a token.
     if (spdlog::should_log(spdlog::level::debug))
       spdlog::debug("{} \"{} {}{}\" {} {}", c->remote, req.method_text, req.path, req.query.empty() ? "" : "?…",
                     res.status, res.content_length());
     c->expire_in(opt.write_timeout);
     ec = co_await write_response(*c, res, req.method == Method::head, keep_alive, req.version);
-    if (ec || !keep_alive) break;
+    if (ec || !keep_alive || c->live.draining) break;
   }
   if (c->socket.is_open()) {
     c->socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);

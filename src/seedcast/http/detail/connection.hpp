@@ -1,7 +1,9 @@
 #pragma once
 // One accepted connection and the code that serves it. Everything here runs on the thread of
 // the connection's io_context.
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,9 +20,29 @@ struct Shared {
   Handler handler;  // middleware chain around the router
 };
 
+struct Connection;
+
+// The live connections of one io_context, for a graceful shutdown: an intrusive list (no
+// allocation per connection) that only that context's thread touches, and its length, which
+// other threads may read.
+struct Live {
+  void add(Connection& c);
+  void remove(Connection& c);  // calls `drained` when the last one leaves while draining
+  // Starts draining: idle keep-alive connections close now, WebSocket sessions are told to go
+  // away, the others close once their response is out. `drained` is called once, when no
+  // connection is left (maybe before drain() returns).
+  void drain(std::function<void()> drained);
+  size_t size() const { return count.load(std::memory_order_relaxed); }
+
+  Connection* head = nullptr;
+  std::atomic<size_t> count{0};
+  bool draining = false;
+  std::function<void()> on_drained;
+};
+
 struct Connection {
-  explicit Connection(asio::ip::tcp::socket s)
-      : socket(std::move(s)), timer(socket.get_executor()) {}
+  Connection(asio::ip::tcp::socket s, Live& l)
+      : socket(std::move(s)), timer(socket.get_executor()), live(l) {}
 
   // The watchdog closes the socket once `deadline` passes. Moving the deadline earlier than
   // the armed timer wakes the watchdog so that it re-arms.
@@ -39,6 +61,12 @@ struct Connection {
   clock::time_point armed = clock::time_point::max();
   std::string remote;
   std::string local;  // host:port this connection was accepted on
+  Live& live;
+  Connection* prev = nullptr;  // in live's list while serve() runs
+  Connection* next = nullptr;
+  bool idle = false;  // waiting for the first byte of a request: closed at once when draining
+  // While a WebSocket session runs on this connection: sends it a going-away close.
+  std::function<void()> go_away;
 };
 
 asio::awaitable<void> watchdog(std::shared_ptr<Connection> c);

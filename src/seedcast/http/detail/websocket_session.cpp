@@ -33,7 +33,7 @@ constexpr size_t kKeepBuffer = 256 * 1024;  // a write buffer larger than this i
 // for many messages. Lives on the socket's thread, except send(), the counters and closed_.
 class Outbox final : public std::enable_shared_from_this<Outbox> {
  public:
-  explicit Outbox(tcp::socket socket) : socket_(std::move(socket)) {
+  explicit Outbox(tcp::socket socket) : socket_(std::move(socket)), finished_timer_(socket_.get_executor()) {
     auto ex = socket_.get_executor();  // a copy: target() points into it
     if (auto* own = ex.target<asio::io_context::executor_type>()) own_.emplace(*own);
   }
@@ -85,6 +85,16 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
     mark_closed();
     error_code ec;
     socket_.close(ec);
+    set_finished();
+  }
+
+  // Completes once the socket is closed or a write failed (nothing more will go out), or
+  // after `limit`. The socket's thread.
+  static asio::awaitable<void> finished(std::shared_ptr<Outbox> self, std::chrono::seconds limit) {
+    if (self->finished_) co_return;
+    self->finished_timer_.expires_after(limit);
+    error_code ec;
+    co_await self->finished_timer_.async_wait(redirect_error(use_awaitable, ec));
   }
   size_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
@@ -156,6 +166,7 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
       queued_.fetch_sub(pending_msgs_, std::memory_order_relaxed);
       pending_msgs_ = 0;
       std::string().swap(pending_);
+      set_finished();
       return;
     }
     if (closing_ && pending_.empty()) return teardown();  // our close frame is out
@@ -170,11 +181,14 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) {
       socket_.close(ec);
+      set_finished();
       return;
     }
     drain_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), kTeardown);
     drain_timer_->async_wait([self = shared_from_this()](error_code ec) {
-      if (!ec) self->socket_.close(ec);
+      if (ec) return;
+      self->socket_.close(ec);
+      self->set_finished();
     });
     drain_buffer_ = std::make_unique<char[]>(kDrainBuffer);
     drain();
@@ -185,7 +199,13 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
                               if (!ec) return self->drain();
                               self->socket_.close(ec);
                               self->drain_timer_->cancel();
+                              self->set_finished();
                             });
+  }
+
+  void set_finished() {
+    finished_ = true;
+    finished_timer_.cancel();
   }
 
   static constexpr auto kTeardown = std::chrono::seconds(5);
@@ -196,6 +216,8 @@ class Outbox final : public std::enable_shared_from_this<Outbox> {
   std::optional<asio::io_context::executor_type> own_;
   std::unique_ptr<asio::steady_timer> drain_timer_;  // during teardown()
   std::unique_ptr<char[]> drain_buffer_;
+  asio::steady_timer finished_timer_;  // wakes finished()
+  bool finished_ = false;
   std::string pending_;  // frames not yet handed to the socket
   std::string writing_;  // frames of the write in progress
   size_t pending_msgs_ = 0, writing_msgs_ = 0;
@@ -285,6 +307,16 @@ class Session final : public WebSocket, public std::enable_shared_from_this<Sess
   std::string_view remote() const override { return remote_; }
   size_t dropped() const override { return out_->dropped(); }
   asio::any_io_executor executor() { return out_->socket().get_executor(); }
+  // After end(): the close handshake is over (or the socket broke), or kFinish passed.
+  asio::awaitable<void> finished() { return Outbox::finished(out_, kFinish); }
+
+  // The server is shutting down: a close with 1001 (going away). The handler's read() ends
+  // once the client answers it or the teardown gives up on the client.
+  void go_away() {
+    if (closed_) return;
+    out_->send_close(1001);
+    finish();
+  }
 
   // The handler has returned: a normal close, unless the socket is closing already.
   void end() {
@@ -313,6 +345,7 @@ class Session final : public WebSocket, public std::enable_shared_from_this<Sess
   static constexpr size_t kMinRead = 4096;
   static constexpr size_t kMaxFrame = kMaxMessage + 14;
   static constexpr std::chrono::seconds kIdle{600};
+  static constexpr std::chrono::seconds kFinish{10};  // more than the outbox's teardown
 
   void finish() {
     closed_ = true;
@@ -341,26 +374,32 @@ void log_exception(std::exception_ptr e) {
 
 }  // namespace
 
-asio::awaitable<void> run_websocket(tcp::socket socket,
+asio::awaitable<void> run_websocket(Connection& c,
                                     boost::beast::http::request<boost::beast::http::string_body> request,
-                                    std::string remote, WebSocketHandler handler) {
+                                    WebSocketHandler handler) {
   // Beast answers the upgrade (101 with Sec-WebSocket-Accept, within the handshake timeout),
   // then the session takes the socket over: Beast's stream is not used after this.
-  websocket::stream<tcp::socket> ws(std::move(socket));
+  websocket::stream<tcp::socket> ws(std::move(c.socket));
   ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   ws.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(boost::beast::http::field::server, "seedcast"); }));
   error_code ec;
   co_await ws.async_accept(request, redirect_error(use_awaitable, ec));
   if (ec) co_return;
-  auto s = std::make_shared<Session>(std::move(ws.next_layer()), std::move(remote));
+  auto s = std::make_shared<Session>(std::move(ws.next_layer()), c.remote);
   asio::co_spawn(s->executor(), Session::watchdog(s), log_exception);
+  c.go_away = [s] { s->go_away(); };
+  if (c.live.draining) s->go_away();
   try {
     co_await handler(s);
   } catch (const std::exception& e) {
     spdlog::error("{}: websocket handler failed: {}", s->remote(), e.what());
   }
+  c.go_away = nullptr;
   s->end();
+  // The connection stays live (a draining server waits for it) until our close frame is out
+  // and the close handshake is over.
+  co_await s->finished();
 }
 
 }  // namespace seedcast::http::detail

@@ -1,0 +1,150 @@
+#include "seedcast/superpeer/worker.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "seedcast/engine/engine.hpp"
+#include "seedcast/superpeer/control.hpp"
+
+namespace seedcast::superpeer {
+namespace {
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+catalog::TorrentPtr to_torrent(const WorkerChannel& c) {
+  auto t = std::make_shared<catalog::Torrent>();
+  t->info_hash = c.info_hash;
+  t->name = c.name;
+  t->multi_file = c.multi_file;
+  t->info = c.info;
+  t->root = c.root;
+  t->source = "channel";  // seeded from disk, as a library torrent is
+  return t;
+}
+
+struct Worker {
+  engine::Engine engine;
+  std::vector<WorkerChannel> channels;
+  std::vector<catalog::TorrentPtr> torrents;
+
+  explicit Worker(engine::Options o) : engine(std::move(o)) {}
+
+  void assign(std::vector<WorkerChannel> next) {
+    std::set<InfoHash> kept;
+    for (const auto& c : next) kept.insert(c.info_hash);
+    for (const auto& c : channels)
+      if (!kept.count(c.info_hash)) engine.release(c.info_hash);
+    channels = std::move(next);
+    torrents.clear();
+    for (const auto& c : channels) torrents.push_back(to_torrent(c));
+    engine.sync(torrents);  // adds the new ones in seed mode, removes the others
+    for (const auto& c : channels) {
+      engine::ChannelOptions o;
+      o.max_connections = c.max_connections;
+      o.trackers = c.trackers;
+      o.keep = true;
+      engine.hold(c.info_hash, std::move(o));
+    }
+    spdlog::info("worker {}: seeding {} channels", ::getpid(), channels.size());
+  }
+
+  std::string report() {
+    engine.sync(torrents);  // keeps the engine's own bookkeeping (listen port, peers) fresh
+    WorkerReport r;
+    r.pid = static_cast<int>(::getpid());
+    r.peer_port = engine.peer_port();
+    r.peers = engine.stats().peers;
+    for (const auto& c : channels) {
+      ChannelReport cr;
+      cr.info_hash = c.info_hash;
+      if (auto s = engine.torrent_stats(c.info_hash)) {
+        cr.peers = s->peers;
+        cr.uploaded = s->uploaded;
+        cr.upload_rate = s->upload_rate;
+        cr.progress = s->progress;
+        cr.complete = s->complete;
+        cr.connection_limit = s->connection_limit;
+      }
+      r.channels.push_back(cr);
+    }
+    return encode_report(r);
+  }
+};
+
+}  // namespace
+
+int run_worker(const WorkerOptions& options) {
+  // The stop signals are taken by one thread; every other thread (the engine's) has them blocked.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  engine::Options eo;
+  eo.listen_host = options.listen_host;
+  eo.peer_port = options.peer_port;
+  eo.upload_slots = options.upload_slots;
+  // No cache_dir: a worker seeds complete data only; the master fetches from swarms.
+  auto worker = std::make_unique<Worker>(std::move(eo));
+  const int fd = options.control_fd;
+
+  std::thread signals([set, fd] {
+    int sig = 0;
+    // SIGHUP: the master reloads settings and tells the workers what changed.
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+    }
+    spdlog::info("worker {}: signal {}, stopping", ::getpid(), sig);
+    ::shutdown(fd, SHUT_RDWR);  // wakes the reader below
+  });
+  signals.detach();  // it ends with the process
+
+  spdlog::info("worker {}: started, peer port {}", ::getpid(), worker->engine.peer_port());
+  if (!write_all(fd, worker->report())) return 1;
+  LineBuffer lines;
+  char buf[64 * 1024];
+  int status = 0;
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // the master is gone, or a signal shut the socket
+    lines.append(std::string_view(buf, static_cast<size_t>(n)));
+    if (lines.overflow()) {
+      spdlog::error("worker {}: control line too long", ::getpid());
+      status = 1;
+      break;
+    }
+    bool ok = true;
+    while (auto line = lines.next()) {
+      std::string why;
+      auto m = decode_control(*line, &why);
+      if (!m) {
+        spdlog::error("worker {}: bad control message: {}", ::getpid(), why);
+        continue;
+      }
+      if (m->op == ControlMessage::Op::assign) worker->assign(std::move(m->channels));
+      else if (m->op == ControlMessage::Op::stats) ok = write_all(fd, worker->report());
+    }
+    if (!ok) break;
+  }
+  worker.reset();  // the engine leaves its swarms
+  spdlog::info("worker {}: stopped", ::getpid());
+  return status;
+}
+
+}  // namespace seedcast::superpeer
