@@ -439,3 +439,36 @@ def test_the_engine_seeds_a_url_torrent_to_peers(origin, server_factory, empty_l
         assert (tmp_path / "out" / "video.mp4").read_bytes() == VIDEO
         assert srv.healthz()["seed"]["uploaded"] >= len(VIDEO)
         assert len(origin.log) == before  # nothing came from the origin
+
+
+def test_the_url_cache_keeps_to_cache_max_bytes_least_recently_used_first(origin, server_factory, empty_library):
+    """CACHE_MAX_BYTES bounds the URL cache too: when it is over budget, the torrent used least
+    recently leaves (catalog, seed and data), the others stay byte for byte, and the next request
+    for the evicted URL fetches it again (the same torrent)."""
+    budget = 8 * 1024 * 1024 + 512 * 1024  # two 4 MiB videos and a 1 MiB one do not fit
+    srv = url_server(server_factory, empty_library, CACHE_MAX_BYTES=str(budget))
+    with srv.running():
+        def fetch(path):
+            r = srv.get("/torrent/url/" + origin.url(path))
+            assert r.status == 200, r.describe()
+            return info_hash(torrent_meta(r.body))
+        a = fetch("/v/changing.mp4")  # 1 MiB
+        b = fetch("/v/video.mp4")     # 4 MiB
+        time.sleep(1.2)
+        assert srv.get(f"/file/{a}/changing.mp4").body == VIDEO2  # a is now used after b
+        c = fetch("/v/chunked.mp4")   # 4 MiB: over budget
+        deadline = time.monotonic() + 40
+        while b in cache_files(srv) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert sorted(cache_files(srv)) == sorted([a, f"{a}/changing.mp4", c, f"{c}/chunked.mp4"]), \
+            f"{cache_files(srv)}\n{srv.logs(30)}"
+        # b is gone with its catalog entry: none of its bytes can be served any more
+        assert srv.get(f"/file/{b}/video.mp4").status == 404
+        assert srv.get(f"/torrent/{b}.torrent").status == 404
+        assert srv.get(f"/file/{a}/changing.mp4").body == VIDEO2
+        assert srv.get(f"/file/{c}/chunked.mp4").body == VIDEO
+        assert len(origin.requests("GET", "/v/video.mp4")) == 1
+        # asked for again, b is fetched again and is the same torrent
+        assert fetch("/v/video.mp4") == b
+        assert len(origin.requests("GET", "/v/video.mp4")) == 2
+        assert srv.get(f"/file/{b}/video.mp4").body == VIDEO

@@ -5,9 +5,12 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include <arpa/inet.h>
 
@@ -37,6 +40,30 @@ namespace seedcast {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Marks a URL torrent's cache folder as used (its mtime: the engine's least-recently-used order
+// for CACHE_MAX_BYTES), at most once a second per torrent.
+class UrlUse {
+ public:
+  void operator()(const catalog::Torrent& t) const {
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(state_->mutex);
+      auto& last = state_->touched[t.info_hash];
+      if (last.time_since_epoch().count() != 0 && now - last < std::chrono::seconds(1)) return;
+      last = now;
+    }
+    std::error_code ec;
+    fs::last_write_time(t.root, fs::file_time_type::clock::now(), ec);
+  }
+
+ private:
+  struct State {
+    std::mutex mutex;
+    std::unordered_map<InfoHash, std::chrono::steady_clock::time_point> touched;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+};
 int cores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
 
 http::ServerOptions server_options(const Config& c) {
@@ -157,6 +184,14 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     eo.dht = m.config.dht != 0;
     eo.lifetime = m.config.gateway_lifetime;
     eo.cache_max_bytes = static_cast<uint64_t>(m.config.cache_max_bytes);
+    // The URL cache is under the same budget: an evicted URL torrent leaves the catalog, and the
+    // next request for its URL fetches it again.
+    eo.budget_dirs = {m.config.data_dir + "/cache/url"};
+    eo.on_evict = [c = m.catalog.get(), dir = eo.budget_dirs.front()](const InfoHash& h) {
+      auto t = c->find(h);
+      if (t && fs::path(t->root).parent_path() == fs::path(dir) && !c->remove(h))
+        spdlog::warn("catalog: cannot remove {}", h.hex());
+    };
     eo.on_metadata = [c = m.catalog.get()](const catalog::Torrent& t) {
       if (auto r = c->put(t); !r) spdlog::warn("catalog: cannot keep {}: {}", t.info_hash.hex(), r.error().message());
     };
@@ -230,6 +265,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
       return t->has_http_peer(h, remote) || e->peer_connected(h, remote);
     };
   }
+  wo.on_url_use = UrlUse{};
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);
   admin::Options admin{&m.access_token, m.catalog.get(), m.engine.get(), m.config.data_dir + "/pending.txt"};
   admin::restore_pending(admin);

@@ -132,7 +132,7 @@ const std::vector<Setting>& settings() {
                   3600),
       int_setting("GATEWAY_LIFETIME", {}, "seconds a torrent fetched from a swarm stays in the engine after its last use",
                   &Config::gateway_lifetime, 1, 86400 * 365),
-      int_setting("CACHE_MAX_BYTES", {}, "disk budget of fetched torrents' data (<DATA_DIR>/cache/swarm); 0 = unlimited",
+      int_setting("CACHE_MAX_BYTES", {}, "disk budget of the caches (<DATA_DIR>/cache/swarm and cache/url; least recently used goes first); 0 = unlimited",
                   &Config::cache_max_bytes, 0, std::numeric_limits<long>::max()),
       int_setting("OPEN_GATEWAY", {},
                   "in open mode (no key), 1: fetch any info-hash asked for from its swarm; 0: only torrents added "

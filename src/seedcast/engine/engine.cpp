@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -363,41 +364,54 @@ struct Engine::Impl {
     }
   }
 
-  // Deletes the least recently used cached torrents that are not in the engine until the cache
-  // fits its budget. A torrent's directory's mtime is its last use. Caller holds the mutex.
+  // Deletes the least recently used cached torrents that are not in use until the caches fit
+  // their budget. A torrent's directory's mtime is its last use. Caller holds the mutex.
   void enforce_budget() {
     if (options.cache_dir.empty()) return;
     struct Entry {
       fs::path dir;
       fs::file_time_type used;
       uint64_t bytes;
-      bool active;
+      std::optional<InfoHash> hash;  // none: not a torrent's folder (a fetch under way): kept
+      bool fetched;                  // in cache_dir (the gateway's), else in a budget_dir
     };
     std::vector<Entry> entries;
-    uint64_t total = 0;
-    std::error_code ec;
-    for (fs::directory_iterator it(options.cache_dir, ec), end; !ec && it != end; it.increment(ec)) {
-      if (!it->is_directory()) continue;
-      auto h = InfoHash::from_hex(it->path().filename().string());
-      if (!h) continue;
-      std::error_code tec;
-      Entry e{it->path(), fs::last_write_time(it->path(), tec), disk_usage(it->path()), swarms.count(*h) > 0};
-      total += e.bytes;
-      entries.push_back(std::move(e));
-    }
-    cache_bytes = total;
+    uint64_t total = 0, fetched_total = 0;
+    auto scan = [&](const std::string& root, bool fetched) {
+      std::error_code ec;
+      for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+        std::error_code tec;
+        Entry e{it->path(), fs::last_write_time(it->path(), tec), disk_usage(it->path()),
+                InfoHash::from_hex(it->path().filename().string()), fetched};
+        if (!it->is_directory(tec)) e.hash.reset();
+        total += e.bytes;
+        if (fetched) fetched_total += e.bytes;
+        entries.push_back(std::move(e));
+      }
+    };
+    scan(options.cache_dir, true);
+    for (const auto& d : options.budget_dirs) scan(d, false);
+    cache_bytes = fetched_total;
     if (options.cache_max_bytes == 0 || total <= options.cache_max_bytes) return;
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.used < b.used; });
     for (const auto& e : entries) {
       if (total <= options.cache_max_bytes) break;
-      if (e.active) continue;
+      if (!e.hash || held.count(*e.hash) || (e.fetched && swarms.count(*e.hash))) continue;
+      if (!e.fetched) {
+        if (auto it = seeds.find(*e.hash); it != seeds.end()) {
+          session->remove_torrent(it->second);
+          seeds.erase(it);
+        }
+        if (options.on_evict) options.on_evict(*e.hash);
+      }
       std::error_code rec;
       fs::remove_all(e.dir, rec);
       if (rec) continue;
-      spdlog::info("engine: cache over budget, dropped {} ({} bytes)", e.dir.filename().string(), e.bytes);
+      spdlog::info("engine: cache over budget, dropped {} ({} bytes)", e.dir.string(), e.bytes);
       total -= e.bytes;
+      if (e.fetched) fetched_total -= e.bytes;
     }
-    cache_bytes = total;
+    cache_bytes = fetched_total;
   }
 };
 

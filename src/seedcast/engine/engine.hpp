@@ -40,7 +40,15 @@ struct Options {
   std::string cache_dir;        // where fetched torrents' pieces are kept; required for the gateway
   bool dht = false;             // find public swarms through the DHT too
   int lifetime = 600;           // seconds a fetched torrent stays in the engine after its last use
-  uint64_t cache_max_bytes = 0;  // budget of cache_dir; 0: unlimited. Least recently used goes first.
+  // Budget of cache_dir and budget_dirs together; 0: unlimited. Least recently used goes first
+  // (a folder's mtime is its last use). Folders are named by info-hash; others are counted, kept.
+  uint64_t cache_max_bytes = 0;
+  // Other caches under the same budget (the URL cache). Before one of their folders is deleted,
+  // the torrent leaves the engine and on_evict (engine thread, engine lock held: it must not
+  // call the engine) is told, so that nothing refers to the data any more. A channel held with
+  // hold() is never evicted.
+  std::vector<std::string> budget_dirs;
+  std::function<void(const InfoHash&)> on_evict;
   // Called (on the engine thread) when a fetched torrent's metadata arrived: the catalog entry to
   // keep. The metadata waiters are woken after it returns.
   std::function<void(const catalog::Torrent&)> on_metadata;

@@ -207,6 +207,7 @@ struct Webseed::Impl {
   // A torrent made from a URL, in the format /torrent/url/… was asked for.
   Response url_answer(const Request& req, const catalog::Torrent& t, std::string_view format) const {
     if (blacklist.contains(t.info_hash)) return Response::error(451, "this torrent is not available");
+    used(t);
     if (format == "torrent") return torrent_answer(req, t);
     Base b = base(req);
     if (format == "magnet") return Response::text(200, magnet_uri(b, t, trackers(b)), "text/plain; charset=utf-8");
@@ -275,7 +276,12 @@ struct Webseed::Impl {
     co_return disk_file(req, *tp, *std::get<const catalog::File*>(f));
   }
 
+  void used(const catalog::Torrent& t) const {
+    if (!t.origin.empty() && options.on_url_use) options.on_url_use(t);
+  }
+
   Response disk_file(const Request& req, const catalog::Torrent& t, const catalog::File& file) {
+    used(t);
     const catalog::File* f = &file;
     auto handle = files.open(t.disk_path(*f));
     FileStat st;

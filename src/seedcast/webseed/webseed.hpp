@@ -12,6 +12,7 @@
 namespace seedcast::catalog {
 class Catalog;
 class Blacklist;
+struct Torrent;
 }  // namespace seedcast::catalog
 namespace seedcast::http {
 class Router;
@@ -46,6 +47,9 @@ struct Options {
   int piece_timeout = 15;     // seconds to wait for a piece before 503 (or, mid-body, giving up)
   uint32_t read_ahead = 8 * 1024 * 1024;  // bytes asked for past a range, for sequential video
   origin::Fetcher* origin = nullptr;  // torrents from URLs (/torrent/url/…); none when null
+  // A torrent made from a URL was asked for (its .torrent, listing or bytes): the cache's
+  // least-recently-used order. Called on the request's thread; must be cheap.
+  std::function<void(const catalog::Torrent&)> on_url_use;
   // Is this address (Request::remote) a native BitTorrent client of this torrent (it announced
   // to the HTTP tracker, or is connected to the server's own seed)? Such a client gets the same
   // bytes from the seed and from its other peers, so its bulk web-seed requests (a closed range longer than one piece: libtorrent
