@@ -172,6 +172,7 @@ struct Engine::Impl {
   std::shared_ptr<std::atomic<uint64_t>> refused = std::make_shared<std::atomic<uint64_t>>(0);
   std::atomic<uint64_t> cache_bytes{0};
   int64_t last_cache_check = 0;
+  bool fast_tick = false;  // tick_for_swarms()
 
   std::thread alert_thread;
   std::atomic<bool> stopping{false};
@@ -269,7 +270,20 @@ struct Engine::Impl {
     fs::create_directories(save_path(ih), fec);
     if (auto hit = held.find(ih); hit != held.end()) apply(h, hit->second, false);
     connect_tracker_peers(ih, h);
+    tick_for_swarms();
     return ih;
+  }
+
+  // libtorrent issues deadline (time-critical) requests and dials new peers once a tick: 500 ms
+  // by default, which a seek waits for. While the gateway fetches, tick every 100 ms; a seed
+  // alone keeps the default (a tick visits every peer). Caller holds the mutex.
+  void tick_for_swarms() {
+    const bool fast = !swarms.empty();
+    if (fast == fast_tick) return;
+    fast_tick = fast;
+    lt::settings_pack p;
+    p.set_int(lt::settings_pack::tick_interval, fast ? 100 : 500);
+    session->apply_settings(std::move(p));
   }
 
   void remove_swarm(std::unordered_map<InfoHash, Swarm>::iterator it, bool delete_files,
@@ -277,6 +291,7 @@ struct Engine::Impl {
     session->remove_torrent(it->second.handle, delete_files ? lt::session::delete_files : lt::remove_flags_t{});
     wake_all(it->second, wake);
     swarms.erase(it);
+    tick_for_swarms();
   }
 
   void on_alerts() {
