@@ -87,11 +87,6 @@ void SwarmFirst::set_bit(State& s, uint32_t piece, bool on, int64_t now_ms) {
     if (piece != s.first_missing) return;
     while (s.first_missing < num_pieces_ && s.has[s.first_missing]) ++s.first_missing;
     s.missing_since = now_ms;
-    // The first time it holds a start-up buffer (lead_ms of the stream from the start) is the
-    // earliest its player can have started.
-    if (s.ready < 0 && options_.rate > 0 &&
-        static_cast<int64_t>(s.first_missing) * options_.piece_length >= options_.lead_ms * options_.rate / 1000)
-      s.ready = now_ms;
   } else {
     --have_[piece];
     if (piece < s.first_missing) {
@@ -157,10 +152,7 @@ bool SwarmFirst::starving(const State& s, int64_t now_ms) const {
 
 int64_t SwarmFirst::mark(const State& s, int64_t now_ms) const {
   if (options_.rate <= 0 || s.first_missing >= num_pieces_) return -1;
-  // Before its start-up buffer is complete, the buffer; then its player's head can be at most
-  // (time since then) x rate, plus the buffer as a margin.
-  const int64_t played = s.ready < 0 ? 0 : now_ms - s.ready;
-  return (played + options_.lead_ms) * options_.rate / 1000;
+  return (now_ms - s.since + options_.lead_ms) * options_.rate / 1000;
 }
 
 bool SwarmFirst::behind(const State& s, int64_t now_ms) const {
@@ -196,8 +188,6 @@ SwarmFirst::Verdict SwarmFirst::request(Peer p, uint32_t piece, int64_t now_ms) 
     s->burst = 0;
   }
   if (++s->burst < kBurstRefusals) return Verdict::refuse;
-  // A choke drops every request it has queued here: never for a peer that needs the seed now.
-  if (starving(*s, now_ms) || behind(*s, now_ms)) return Verdict::refuse;
   s->choked = true;
   return Verdict::refuse_and_choke;
 }

@@ -11,8 +11,7 @@
 //    yet (the viewers at the front never wait for the swarm), or the requester is starving: its
 //    first missing piece has not arrived for `starve_ms`, or
 //  - (with the stream's bit rate known) the requester is behind: its pieces from the start reach
-//    less than (seconds since it first held `lead` of the stream + lead) x rate — the furthest
-//    its player can have got — and the piece is below that mark.
+//    less than (seconds since it connected + lead) x rate, and the piece is below that mark.
 // Any other request is refused. The seed also hands rare pieces to the peers furthest behind
 // (BEP 6 suggestions, `spread` at a time): their upload is otherwise idle, since every peer ahead
 // has what they have, and it buys them their peers' upload in return (tit for tat).
@@ -32,7 +31,7 @@ struct SwarmFirstOptions {
   int spread = 2;             // rare pieces suggested to a peer and not had by it yet, at most
   int64_t grant_ms = 10000;   // a piece granted to a peer counts as "being sent" at most this long
   int64_t rate = 0;           // bytes per second of the stream; 0: unknown (no "behind" rule)
-  int64_t lead_ms = 1500;     // start-up buffer, and how far ahead of its player's head a peer is kept (rate > 0)
+  int64_t lead_ms = 1500;     // how far ahead of its nominal position a peer is kept (rate > 0)
   uint32_t piece_length = 0;  // for the "behind" rule
 };
 
@@ -98,7 +97,6 @@ class SwarmFirst {
     uint32_t first_missing = 0;  // == num_pieces_ when it has all
     int64_t missing_since = 0;   // when first_missing last changed
     int64_t since = 0;           // when it connected
-    int64_t ready = -1;          // when it first held lead_ms of the stream from the start (rate > 0)
     std::vector<Grant> grants;   // pieces this seed decided to send it, not had by it yet
     int queued = 0;              // served requests not sent yet (an estimate)
     int64_t burst_start = 0;     // refusals in quick succession: since when, and how many

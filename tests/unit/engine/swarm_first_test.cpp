@@ -127,36 +127,16 @@ TEST(SwarmFirst, AStarvingPeerGetsItsNextMissingPieces) {
 TEST(SwarmFirst, APeerBehindTheBitRateIsServedUpToItsMark) {
   auto o = options();
   o.rate = kPieceLength;  // one piece a second
-  o.lead_ms = 2000;       // a start-up buffer of two pieces
-  SwarmFirst sf(kPieces, o);
-  Peer a = join(sf), c = join(sf);
-  sf.have_all(a, 0);
-  // until it holds its start-up buffer, its mark is that buffer: 0 and 1 are served, 2 is not,
-  // however long it takes
-  EXPECT_EQ(sf.request(c, 1, 1000), V::serve);
-  EXPECT_EQ(sf.request(c, 2, 1000), V::refuse);
-  EXPECT_EQ(sf.request(c, 2, 5000), V::refuse);
-  sf.bitfield(c, bits({0, 1}), 5000);  // its player may start now: the mark moves from here
-  EXPECT_EQ(sf.request(c, 2, 5000), V::refuse);
-  EXPECT_EQ(sf.request(c, 2, 6000), V::serve);  // a second later its head may be at piece 1
-  EXPECT_EQ(sf.request(c, 3, 6000), V::refuse);
-  sf.have(c, 2, 6000);  // at its mark
-  EXPECT_EQ(sf.request(c, 3, 6000), V::refuse);
-  EXPECT_EQ(sf.request(c, 3, 6500), V::serve);  // behind again
-}
-
-TEST(SwarmFirst, APeerBehindIsRefusedButNeverChoked) {
-  auto o = options();
-  o.rate = kPieceLength;
   o.lead_ms = 2000;
   SwarmFirst sf(kPieces, o);
   Peer a = join(sf), c = join(sf);
   sf.have_all(a, 0);
-  // c is behind (it has nothing); piece 9 is above its mark and a has it: refused, and however
-  // often it asks, never choked (a choke would drop the requests it needs)
-  for (int i = 0; i < 100; ++i) ASSERT_EQ(sf.request(c, 9, 10), V::refuse) << i;
-  EXPECT_FALSE(sf.choked_by_policy(c));
-  EXPECT_EQ(sf.request(c, 0, 10), V::serve);
+  // at 1 s its mark is (1 + 2) pieces: 0, 1 and 2 are served, 3 is not
+  EXPECT_EQ(sf.request(c, 2, 1000), V::serve);
+  EXPECT_EQ(sf.request(c, 3, 1000), V::refuse);
+  sf.bitfield(c, bits({0, 1, 2}), 1000);  // at its mark: no longer behind
+  EXPECT_EQ(sf.request(c, 3, 1000), V::refuse);
+  EXPECT_EQ(sf.request(c, 3, 2000), V::serve);  // a second later it is behind again
 }
 
 TEST(SwarmFirst, RefusalsInQuickSuccessionChokeThePeer) {
