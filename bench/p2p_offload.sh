@@ -20,7 +20,8 @@
 #   BASELINE_ONLY=1    baseline only (automatic, with a message, when $SEEDCAST_BIN is missing)
 #   SEEDCAST_ENV="K=V ...[;K=V ...]"  environment for seedcast; several configurations separated by
 #                      ';' run one after the other, each against the same baseline (default:
-#                      "SEED_COPIES=2 WEBSEED_DEFER=30;SEED_COPIES=1 SEED_BITRATE=<BITRATE> WEBSEED_DEFER=30")
+#                      "SEED_SLOTS=4 WEBSEED_DEFER=30;SEED_COPIES=2 WEBSEED_DEFER=30;
+#                       SEED_COPIES=1 SEED_BITRATE=<BITRATE> WEBSEED_DEFER=30")
 #   SEED_SETTINGS='{"unchoke_slots_limit": 4}'  settings_pack overrides for the baseline's seed,
 #   SEED_ARGS="--super-seeding --preset high_performance_seed"  and its flags (experiments only:
 #                      the baseline proper is a stock seed)
@@ -47,7 +48,7 @@ BASELINE_ONLY=${BASELINE_ONLY:-0}
 # seedcast runs in its P2P-first configurations (these settings default to 0, which favours
 # viewers over offload; SEEDCAST_ENV="SEED_COPIES=0 WEBSEED_DEFER=0" measures the defaults):
 # swarm-first seeding alone, and with the bit rate given to the seed.
-SEEDCAST_ENV=${SEEDCAST_ENV-SEED_COPIES=2 WEBSEED_DEFER=30;SEED_COPIES=1 SEED_BITRATE=$BITRATE WEBSEED_DEFER=30}
+SEEDCAST_ENV=${SEEDCAST_ENV-SEED_SLOTS=4 WEBSEED_DEFER=30;SEED_COPIES=2 WEBSEED_DEFER=30;SEED_COPIES=1 SEED_BITRATE=$BITRATE WEBSEED_DEFER=30}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 HEALTH_TIMEOUT=${HEALTH_TIMEOUT:-120}
