@@ -454,6 +454,11 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   s.set_bool(lt::settings_pack::enable_upnp, false);
   s.set_bool(lt::settings_pack::enable_natpmp, false);
   s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);  // viewers behind one NAT
+  // Outgoing connections (gateway swarms, tracker peers) start in plain text: libtorrent's
+  // default tries an encrypted handshake first and, with a peer that has no MSE (WebTorrent in
+  // Node, simple clients), connects a second time only at a later attempt. Incoming peers may
+  // still encrypt.
+  s.set_int(lt::settings_pack::out_enc_policy, lt::settings_pack::pe_disabled);
   // The gateway dials peers over TCP: uTP first would wait out a time-out for every native
   // client that has uTP off. Incoming uTP is still accepted.
   s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
