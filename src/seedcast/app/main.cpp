@@ -1,4 +1,5 @@
 // The seedcast command line: serve, create, token, add. The only code the tests do not link.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -186,6 +187,11 @@ int create(const CreateArgs& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // glibc returns freed memory to the kernel once 128 KiB is free at the top of the heap, and a
+  // seed's buffers then fault it back in: about 12% of a seeding core at 5,000 viewers
+  // (bench/seed_capacity.sh: 88% -> 77%). Keeping up to 256 MiB costs ~19 kB of private memory
+  // per viewer. (This also fixes glibc's mmap threshold at its default.)
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   CLI::App cli{
       "seedcast: a private P2P video CDN server. It serves a library of videos as BitTorrent\n"
       "torrents with an HTTP webseed (range streaming of every file), so any BitTorrent client or\n"
