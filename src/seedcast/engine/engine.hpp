@@ -27,8 +27,8 @@ struct PeerAddress {
 struct Options {
   std::string listen_host = "0.0.0.0";
   int peer_port = 6881;  // 0: any free port
-  // Peers (viewers) served at once; each costs one socket. At 1 Mbit/s one core runs out of CPU
-  // at about 7,500 (bench/seed_capacity.sh); this cap bounds sockets and memory at lower bit
+  // Peers (viewers) served at once; each costs one socket. At 1 Mbit/s one core serves this many
+  // at full CPU (bench/seed_capacity.sh); this cap bounds sockets and memory at lower bit
   // rates. The engine raises the soft RLIMIT_NOFILE to the hard limit, and libtorrent lowers
   // this to 80% of that limit.
   int connections_limit = 10000;
