@@ -111,9 +111,12 @@ std::string joined(const std::vector<std::string>& v) {
   return out;
 }
 
+// Where torrents made from URLs keep their data: the fetcher's cache, under the engine's budget.
+std::string url_cache_dir(const Config& c) { return c.data_dir + "/cache/url"; }
+
 origin::Options origin_options(const Config& c) {
   origin::Options o;
-  o.cache_dir = c.data_dir + "/cache/url";
+  o.cache_dir = url_cache_dir(c);
   o.allowed = allowed_origins(c);  // throws: start-up error
   o.allow_private = c.allow_private_origins;
   o.max_bytes = c.origin_max_bytes;
@@ -186,7 +189,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     eo.cache_max_bytes = static_cast<uint64_t>(m.config.cache_max_bytes);
     // The URL cache is under the same budget: an evicted URL torrent leaves the catalog, and the
     // next request for its URL fetches it again.
-    eo.budget_dirs = {m.config.data_dir + "/cache/url"};
+    eo.budget_dirs = {url_cache_dir(m.config)};
     eo.on_evict = [c = m.catalog.get(), dir = eo.budget_dirs.front()](const InfoHash& h) {
       auto t = c->find(h);
       if (t && fs::path(t->root).parent_path() == fs::path(dir) && !c->remove(h))

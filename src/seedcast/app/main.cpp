@@ -189,7 +189,7 @@ int create(const CreateArgs& a) {
 int main(int argc, char** argv) {
   // glibc returns freed memory to the kernel once 128 KiB is free at the top of the heap, and a
   // seed's buffers then fault it back in: about 12% of a seeding core at 5,000 viewers
-  // (bench/seed_capacity.sh: 88% -> 77%). Keeping up to 256 MiB costs ~19 kB of private memory
+  // (bench/seed_capacity.sh: 88% -> 75%). Keeping up to 256 MiB costs ~16 kB of private memory
   // per viewer. (This also fixes glibc's mmap threshold at its default.)
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   CLI::App cli{
