@@ -161,8 +161,13 @@ class TorrentPlugin final : public lt::torrent_plugin {
     return std::make_shared<PeerPlugin>(shared_, pc);
   }
 
-  void tick() override {  // once a second
-    for (const SwarmFirst::Action& a : shared_->policy.tick(now_ms())) {
+  // libtorrent calls this every session tick: 500 ms, or 100 ms while the engine fetches
+  // gateway torrents (Engine's tick_for_swarms); the policy wants about one a second.
+  void tick() override {
+    const int64_t now = now_ms();
+    if (now - last_tick_ < 1000) return;
+    last_tick_ = now;
+    for (const SwarmFirst::Action& a : shared_->policy.tick(now)) {
       auto it = shared_->connections.find(a.peer);
       if (it != shared_->connections.end()) it->second->act(a);
     }
@@ -170,6 +175,7 @@ class TorrentPlugin final : public lt::torrent_plugin {
 
  private:
   std::shared_ptr<Shared> shared_;
+  int64_t last_tick_ = 0;
 };
 
 }  // namespace
