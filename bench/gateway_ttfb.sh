@@ -175,19 +175,11 @@ start_gateway() {
     fi
     GW_PID=$!
     TB_PIDS+=("$GW_PID")
-    GW_PORT=""
-    local t0=$SECONDS health
-    while :; do
-        kill -0 "$GW_PID" 2>/dev/null || { tail -n 30 "$GW_LOG" >&2; die "$kind exited during start-up"; }
-        (( SECONDS - t0 < 60 )) || { tail -n 30 "$GW_LOG" >&2; die "$kind not ready after 60 s"; }
-        [[ -z $GW_PORT ]] && GW_PORT=$( { tr -dc 0-9 < "$d/port"; } 2>/dev/null || true)
-        if [[ -n $GW_PORT ]]; then
-            [[ $kind != seedcast ]] && break
-            health=$(curl -fsS --max-time 5 "http://127.0.0.1:$GW_PORT/healthz" 2>/dev/null || true)
-            grep -Eq '"indexing" *: *false' <<< "$health" && break
-        fi
-        sleep 0.1
-    done
+    # WebTorrent's gateway has no /healthz: it is ready once it has written its port
+    local ready=indexed
+    [[ $kind == seedcast ]] || ready=true
+    wait_ready "$kind" "$GW_PID" "$d/port" "$GW_LOG" 60 "$ready"
+    GW_PORT=$READY_PORT
 }
 
 RESULTS=$TB_RUN/results.jsonl

@@ -17,8 +17,8 @@ DATA_FILE=$LIB_DIR/$DATA_FILE_NAME
 SEEDCAST_BIN=${SEEDCAST_BIN:-$REPO_DIR/build/seedcast}
 PY=/usr/bin/python3           # python3 on PATH may be a pyenv shim without libtorrent
 
-log()  { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die()  { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/common.sh
+source "$BENCH_DIR/common.sh"
 
 # --- process bookkeeping: every background process we start is killed on EXIT ---
 BENCH_PIDS=()

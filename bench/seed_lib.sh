@@ -137,8 +137,16 @@ except Exception: pass' "$1" "$2"
 
 # --- servers
 # start_seedcast_seed TAG [WORKERS]
+# wait_ready's test: indexed and seeding one torrent; sets SRV_PORT (its BitTorrent port)
+seeding_one() {
+    local ntor=0
+    read -r SRV_PORT ntor < <(json_get "$1" \
+        '"%s %s" % ((j.get("seed") or {}).get("port") or 0, (j.get("seed") or {}).get("torrents") or 0) if j.get("indexing") is False else "0 0"') || true
+    (( ${SRV_PORT:-0} > 0 && ${ntor:-0} == 1 ))
+}
+
 start_seedcast_seed() {
-    local d=$RUN_DIR/seedcast-$1 workers=${2:-0} t0=$SECONDS port="" health="" ntor=0 token=""
+    local d=$RUN_DIR/seedcast-$1 workers=${2:-0} port token=""
     mkdir -p "$d"
     local extra=()
     if (( workers > 0 )); then
@@ -153,18 +161,8 @@ start_seedcast_seed() {
     BENCH_PIDS+=("$SRV_PID")
     SRV_PIDS=("$SRV_PID")
     SRV_LOG=$d/log
-    while :; do
-        kill -0 "$SRV_PID" 2>/dev/null || { tail -n 30 "$d/log" >&2; die "seedcast exited during start-up"; }
-        (( SECONDS - t0 < HEALTH_TIMEOUT )) || { tail -n 30 "$d/log" >&2; die "seedcast not seeding after ${HEALTH_TIMEOUT}s (last healthz: $health)"; }
-        [[ -n $port ]] || port=$( { tr -dc 0-9 < "$d/port"; } 2>/dev/null || true)
-        if [[ -n $port ]]; then
-            health=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/healthz" 2>/dev/null || true)
-            read -r SRV_PORT ntor < <(json_get "$health" \
-                '"%s %s" % ((j.get("seed") or {}).get("port") or 0, (j.get("seed") or {}).get("torrents") or 0) if j.get("indexing") is False else "0 0"') || true
-            (( ${SRV_PORT:-0} > 0 && ${ntor:-0} == 1 )) && break
-        fi
-        sleep 0.2
-    done
+    wait_ready seedcast "$SRV_PID" "$d/port" "$d/log" "$HEALTH_TIMEOUT" seeding_one
+    port=$READY_PORT
     SRV_PORTS=("$SRV_PORT")
     local ih
     ih=$(curl -fsS --max-time 10 "http://127.0.0.1:$port/" | grep -oiE '/file/[0-9a-f]{40}' | head -1 | cut -d/ -f3 | tr 'A-F' 'a-f')

@@ -25,8 +25,8 @@ BASELINE_ONLY=${BASELINE_ONLY:-0}
 PY=/usr/bin/python3                 # python3 on PATH may be a pyenv shim
 CLK_TCK=$(getconf CLK_TCK)
 
-log()  { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die()  { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # --- every background process we start is recorded here and killed on EXIT (by pid) ---
 TB_PIDS=()
@@ -179,19 +179,9 @@ start_seedcast() {
         taskset -c "$SERVER_CPU" env -C "$d" "$SEEDCAST_BIN" serve > "$SC_LOG" 2>&1 &
     SC_PID=$!
     TB_PIDS+=("$SC_PID")
-    local t0=$SECONDS port="" health=""
-    while :; do
-        kill -0 "$SC_PID" 2>/dev/null || { tail -n 30 "$SC_LOG" >&2; die "seedcast exited during start-up"; }
-        (( SECONDS - t0 < HEALTH_TIMEOUT )) || { tail -n 30 "$SC_LOG" >&2; die "seedcast not ready after ${HEALTH_TIMEOUT}s (last healthz: $health)"; }
-        if [[ -z $port ]]; then
-            port=$( { tr -dc 0-9 < "$port_file"; } 2>/dev/null || true)
-            [[ -n $port ]] || { sleep 0.1; continue; }
-            SC_PORT=$port
-        fi
-        health=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/healthz" 2>/dev/null || true)
-        if grep -Eq '"indexing" *: *false' <<< "$health"; then break; fi
-        sleep 0.2
-    done
+    wait_ready seedcast "$SC_PID" "$port_file" "$SC_LOG" "$HEALTH_TIMEOUT" indexed
+    SC_PORT=$READY_PORT
+    local health=$READY_HEALTH
     SC_BASE=http://127.0.0.1:$SC_PORT
     curl -fsS --max-time 10 "$SC_BASE/" | grep -oiE '/file/[0-9a-f]{40}' | cut -d/ -f3 | tr 'A-F' 'a-f' | sort -u > "$TB_RUN/hashes.txt" || true
     local n

@@ -117,21 +117,10 @@ start_seedcast() {
         taskset -c "$SERVER_CPU" env -C "$d" "$SEEDCAST_BIN" serve > "$SEEDCAST_LOG" 2>&1 &
     SEEDCAST_PID=$!
     BENCH_PIDS+=("$SEEDCAST_PID")
-    local t0=$SECONDS port="" health=""
-    while :; do
-        kill -0 "$SEEDCAST_PID" 2>/dev/null || { tail -n 30 "$SEEDCAST_LOG" >&2; die "seedcast exited during start-up"; }
-        (( SECONDS - t0 < HEALTH_TIMEOUT )) || { tail -n 30 "$SEEDCAST_LOG" >&2; die "seedcast not ready after ${HEALTH_TIMEOUT}s (last healthz: $health)"; }
-        if [[ -z $port ]]; then
-            port=$( { tr -dc 0-9 < "$port_file"; } 2>/dev/null || true)
-            [[ -n $port ]] || { sleep 0.1; continue; }
-            SEEDCAST_PORT=$port
-            log "seedcast pid $SEEDCAST_PID listening on port $port; waiting for indexing"
-        fi
-        health=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/healthz" 2>/dev/null || true)
-        if grep -Eq '"indexing" *: *false' <<< "$health"; then break; fi
-        sleep 0.2
-    done
-    log "seedcast ready after $((SECONDS - t0)) s: $health"
+    local t0=$SECONDS
+    wait_ready seedcast "$SEEDCAST_PID" "$port_file" "$SEEDCAST_LOG" "$HEALTH_TIMEOUT" indexed
+    SEEDCAST_PORT=$READY_PORT
+    log "seedcast pid $SEEDCAST_PID on port $SEEDCAST_PORT ready after $((SECONDS - t0)) s: $READY_HEALTH"
     local base=http://127.0.0.1:$SEEDCAST_PORT ih hashes
     hashes=$(curl -fsS "$base/" | grep -oiE '/file/[0-9a-f]{40}' | cut -d/ -f3 | sort -u || true)
     for ih in $hashes; do
