@@ -98,6 +98,8 @@ class Viewer:
             "aio_threads": 2,
             "alert_queue_size": 100,
         })
+        if a.lt_tick_ms:
+            s["tick_interval"] = a.lt_tick_ms
         self.ses = lt.session(s)
         loopback_as_internet(self.ses)
         atp = lt.add_torrent_params()
@@ -489,6 +491,8 @@ def main():
     w.add_argument("--sample", type=float, default=0.5)
     w.add_argument("--progress", type=float, default=10.0)
     w.add_argument("--no-pex", action="store_true")
+    w.add_argument("--lt-tick-ms", type=int, default=0,
+                   help="libtorrent tick_interval of the viewers (0: libtorrent's 500 ms)")
     w.add_argument("--trace-stalls", default="", help="append a JSON line per stall to this file")
     w.add_argument("--no-webseed", action="store_true",
                    help="drop the url-list (what viewers do when the server refuses them its web seed)")

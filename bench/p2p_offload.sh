@@ -15,6 +15,9 @@
 #                      keeps a piece at 0.5 s of video rather than seedcast's 0.13 s for 64 MiB)
 #   BUFFER=2           seconds downloaded before playback starts
 #   WINDOW=8           seconds ahead of the playback head that get piece deadlines
+#   LT_TICK_MS=100     the viewers' libtorrent tick_interval, which paces their rate limiters
+#                      (libtorrent's default, 500, holds a web-seed request's quota up to 10 s:
+#                      see bench/README.md)
 #   MAX_TIME=          seconds a swarm may run (default: (VIEWERS-1) x SPREAD + 2 x video + 60)
 #   SETUPS="baseline seedcast"   which setups to run, in this order
 #   BASELINE_ONLY=1    baseline only (automatic, with a message, when $SEEDCAST_BIN is missing)
@@ -41,6 +44,7 @@ UL_FACTOR=${UL_FACTOR:-1.5}
 PIECE_SIZE=${PIECE_SIZE:-262144}
 BUFFER=${BUFFER:-2}
 WINDOW=${WINDOW:-8}
+LT_TICK_MS=${LT_TICK_MS:-100}
 VIDEO_S=$(awk -v m="$SIZE_MB" -v b="$BITRATE" 'BEGIN{printf "%d", m * 1048576 * 8 / b}')
 MAX_TIME=${MAX_TIME:-$(awk -v n="$VIEWERS" -v s="$SPREAD" -v v="$VIDEO_S" 'BEGIN{printf "%d", (n - 1) * s + 2 * v + 60}')}
 SETUPS=${SETUPS:-"baseline seedcast"}
@@ -67,6 +71,8 @@ done
 "$PY" -c 'import libtorrent' 2>/dev/null || die "$PY cannot import libtorrent (apt-get install python3-libtorrent)"
 
 bench_init
+# wait_ready's test: indexed, and seeding the video
+seeding_one() { indexed "$1" && grep -Eq '"seed" *: *\{[^}]*"torrents" *: *1' <<< "$1"; }
 # CLEAN=1: remove only what this benchmark owns (lib.sh's cleanup handles data/ and seedcast-data/)
 p2p_cleanup() { [[ ${CLEAN:-0} == 1 ]] && rm -rf -- "$P2P_DIR"; bench_cleanup; }
 trap p2p_cleanup EXIT
@@ -107,7 +113,7 @@ run_swarm() {
     taskset -c "$LOAD_CPU" "$PY" "$PYTOOL" swarm --label "$1" --torrent "$2" --out "$3" \
         --workdir "$RUN_DIR/viewers-$1" --viewers "$VIEWERS" --spread "$SPREAD" --bitrate "$BITRATE" \
         --dl-factor "$DL_FACTOR" --ul-factor "$UL_FACTOR" --buffer "$BUFFER" --window "$WINDOW" \
-        --max-time "$MAX_TIME" $VIEWER_ARGS
+        --max-time "$MAX_TIME" --lt-tick-ms "$LT_TICK_MS" $VIEWER_ARGS
     rm -rf -- "$RUN_DIR/viewers-$1"
 }
 
@@ -204,17 +210,8 @@ run_seedcast() {  # run_seedcast N ENV: configuration N
         taskset -c "$SERVER_CPU" env -C "$d" "$SEEDCAST_BIN" serve > "$d/seedcast.log" 2>&1 &
     local sc_pid=$!
     BENCH_PIDS+=("$sc_pid")
-    local t0=$SECONDS port="" health=""
-    while :; do
-        kill -0 "$sc_pid" 2>/dev/null || { tail -n 30 "$d/seedcast.log" >&2; die "seedcast exited during start-up"; }
-        (( SECONDS - t0 < HEALTH_TIMEOUT )) || { tail -n 30 "$d/seedcast.log" >&2; die "seedcast not ready after ${HEALTH_TIMEOUT}s (last healthz: $health)"; }
-        [[ -n $port ]] || port=$( { tr -dc 0-9 < "$d/port"; } 2>/dev/null || true)
-        if [[ -n $port ]]; then
-            health=$(curl -fsS --max-time 5 "http://127.0.0.1:$port/healthz" 2>/dev/null || true)
-            grep -Eq '"indexing" *: *false' <<< "$health" && grep -Eq '"seed" *: *\{[^}]*"torrents" *: *1' <<< "$health" && break
-        fi
-        sleep 0.2
-    done
+    wait_ready seedcast "$sc_pid" "$d/port" "$d/seedcast.log" "$HEALTH_TIMEOUT" seeding_one
+    local port=$READY_PORT
     local base=http://127.0.0.1:$port ih
     ih=$(curl -fsS "$base/" | grep -oiE '/file/[0-9a-f]{40}' | cut -d/ -f3 | sort -u)
     [[ $(wc -w <<< "$ih") == 1 ]] || die "expected one torrent in seedcast's index, got: $ih"

@@ -2,7 +2,8 @@
 fewer than SEED_COPIES of its other peers have it (or are being sent it), so the swarm passes
 the rest around. Checked on the wire with a bare client (tests/integration/bt_wire.py): a
 request for a piece another peer has is rejected (BEP 6), one for a piece nobody has is
-answered with the file's bytes. Then two python3-libtorrent peers: A has only piece X; B gets every
+answered with the file's bytes, and so is one for the first pieces from a peer that lacks them
+(it is starting to play). Then two python3-libtorrent peers: A has only piece X; B gets every
 other piece from the seed and is refused X, then meets A and gets X from it: bytes identical,
 and the seed sent B everything but X.
 
@@ -91,6 +92,7 @@ def test_the_seed_rejects_a_piece_a_peer_has_and_sends_one_nobody_has(swarm_firs
         a.request(z, 0, BLOCK)
         assert a.answer(z, 0, BLOCK) == ("piece", data[z * PIECE:z * PIECE + BLOCK])
         a.send_have(z)  # a claims Z too (a grant alone would expire)
+        a.send_have(0)  # and the first piece
 
         c.send_have_none()
         c.interested()
@@ -101,6 +103,9 @@ def test_the_seed_rejects_a_piece_a_peer_has_and_sends_one_nobody_has(swarm_firs
         assert c.answer(y, BLOCK, BLOCK) == ("piece", data[y * PIECE + BLOCK:y * PIECE + 2 * BLOCK])
         c.request(z, 0, BLOCK)
         assert c.answer(z, 0, BLOCK) == ("reject", None)  # a has it
+        # but c is starting (it lacks the first pieces): those come from the seed, at once
+        c.request(0, 0, BLOCK)
+        assert c.answer(0, 0, BLOCK) == ("piece", data[:BLOCK])
     finally:
         a.close()
         c.close()
@@ -114,7 +119,9 @@ def test_two_libtorrent_peers_one_holding_x_the_other_gets_x_from_it(swarm_first
     srv, port, ih, data = swarm_first
     ti = torrent_of(srv, ih)
     n = ti.num_pieces()
-    x = 3
+    # beyond a starting peer's first SEED_URGENT_PIECES (4), which the seed serves whoever has them
+    x = 20
+    assert n > x
     # peer A holds only piece X: the file is zeros but for X, and it wants nothing else
     a_dir = tmp_path / "a"
     a_dir.mkdir()

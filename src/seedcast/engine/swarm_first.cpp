@@ -150,6 +150,10 @@ bool SwarmFirst::starving(const State& s, int64_t now_ms) const {
   return s.first_missing < num_pieces_ && now_ms - s.missing_since >= options_.starve_ms;
 }
 
+bool SwarmFirst::fresh(const State& s) const {
+  return s.first_missing < static_cast<uint32_t>(options_.urgent_pieces);
+}
+
 int64_t SwarmFirst::mark(const State& s, int64_t now_ms) const {
   if (options_.rate <= 0 || s.first_missing >= num_pieces_) return -1;
   return (now_ms - s.since + options_.lead_ms) * options_.rate / 1000;
@@ -167,7 +171,7 @@ SwarmFirst::Verdict SwarmFirst::request(Peer p, uint32_t piece, int64_t now_ms) 
     return Verdict::refuse;
   }
   bool serve = s->has[piece] || granted(*s, piece);
-  if (!serve && (rare(piece) || (urgent(*s, piece) && (scarce(piece) || starving(*s, now_ms))) ||
+  if (!serve && (rare(piece) || (urgent(*s, piece) && (scarce(piece) || fresh(*s) || starving(*s, now_ms))) ||
                  (behind(*s, now_ms) && static_cast<int64_t>(piece) * options_.piece_length < mark(*s, now_ms)))) {
     grant(*s, piece, now_ms, false);
     serve = true;
@@ -255,7 +259,7 @@ std::vector<SwarmFirst::Action> SwarmFirst::tick(int64_t now_ms) {
                            [p](const Action& a) { return a.peer == p; });
     if (it != out.begin() + static_cast<std::ptrdiff_t>(suggested)) {
       it->unchoke = true;
-    } else if (wants_scarce(s) || starving(s, now_ms) || behind(s, now_ms)) {
+    } else if (wants_scarce(s) || fresh(s) || starving(s, now_ms) || behind(s, now_ms)) {
       out.push_back({p, {}, true});
     }
   }

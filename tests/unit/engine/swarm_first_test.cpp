@@ -103,25 +103,42 @@ TEST(SwarmFirst, CopiesIsHowManyPeersGetAPieceFromTheSeed) {
 TEST(SwarmFirst, APeersNextPiecesThatNobodyHasAreItsOwn) {
   SwarmFirst sf(kPieces, options());
   Peer lead = join(sf), other = join(sf);
-  EXPECT_EQ(sf.request(other, 1, 0), V::serve);  // granted to `other`, not had by anyone yet
-  EXPECT_EQ(sf.request(lead, 1, 0), V::serve);   // urgent for lead, and nobody has it
-  sf.have(other, 1, 10);
-  EXPECT_EQ(sf.request(lead, 1, 10), V::serve);  // already granted to lead
+  sf.bitfield(lead, bits({0, 1, 2, 3, 4}), 0);
+  EXPECT_EQ(sf.request(other, 5, 0), V::serve);  // granted to `other`, not had by anyone yet
+  EXPECT_EQ(sf.request(lead, 5, 0), V::serve);   // urgent for lead, and nobody has it
+  sf.have(other, 5, 10);
+  EXPECT_EQ(sf.request(lead, 5, 10), V::serve);  // already granted to lead
   Peer late = join(sf);
-  EXPECT_EQ(sf.request(late, 1, 10), V::refuse);  // other has it: from other
+  sf.bitfield(late, bits({0, 1, 2, 3, 4}), 10);
+  EXPECT_EQ(sf.request(late, 5, 10), V::refuse);  // other has it: from other
+}
+
+TEST(SwarmFirst, AStartingPeerGetsItsFirstPiecesAtOnce) {
+  SwarmFirst sf(kPieces, options());
+  Peer a = join(sf), c = join(sf);
+  sf.have_all(a, 0);
+  sf.bitfield(c, bits({9, 10, 11}), 0);  // what it got from others first does not count
+  // c lacks piece 0: its next two missing pieces are served although a has them, nothing else
+  EXPECT_EQ(sf.request(c, 0, 10), V::serve);
+  EXPECT_EQ(sf.request(c, 1, 10), V::serve);
+  EXPECT_EQ(sf.request(c, 2, 10), V::refuse);
+  sf.have(c, 0, 20);  // still starting (it lacks piece 1), and 2 is now among its next two
+  EXPECT_EQ(sf.request(c, 2, 20), V::serve);
+  sf.have(c, 1, 30);  // it has its first two pieces: it waits for a like everyone else
+  EXPECT_EQ(sf.request(c, 3, 30), V::refuse);
 }
 
 TEST(SwarmFirst, AStarvingPeerGetsItsNextMissingPieces) {
   SwarmFirst sf(kPieces, options());
   Peer a = join(sf), c = join(sf);
   sf.have_all(a, 0);
-  sf.bitfield(c, bits({0}), 0);  // c misses 1, 2, 3, ...
-  EXPECT_EQ(sf.request(c, 1, 1999), V::refuse);
-  EXPECT_EQ(sf.request(c, 1, 2000), V::serve);  // piece 1 missing for 2 s
-  EXPECT_EQ(sf.request(c, 2, 2000), V::serve);  // urgent: the next two missing pieces
-  EXPECT_EQ(sf.request(c, 3, 2000), V::refuse);
-  sf.have(c, 1, 2100);  // progress: no longer starving
-  EXPECT_EQ(sf.request(c, 3, 2100), V::refuse);
+  sf.bitfield(c, bits({0, 1}), 0);  // c misses 2, 3, 4, ... (and has started)
+  EXPECT_EQ(sf.request(c, 2, 1999), V::refuse);
+  EXPECT_EQ(sf.request(c, 2, 2000), V::serve);  // piece 2 missing for 2 s
+  EXPECT_EQ(sf.request(c, 3, 2000), V::serve);  // urgent: the next two missing pieces
+  EXPECT_EQ(sf.request(c, 4, 2000), V::refuse);
+  sf.have(c, 2, 2100);  // progress: no longer starving
+  EXPECT_EQ(sf.request(c, 4, 2100), V::refuse);
 }
 
 TEST(SwarmFirst, APeerBehindTheBitRateIsServedUpToItsMark) {
@@ -181,9 +198,9 @@ TEST(SwarmFirst, TickUnchokesChokedPeersThatNeedTheSeed) {
   SwarmFirst sf(kPieces, options());
   Peer a = join(sf), c = join(sf), d = join(sf);
   sf.bitfield(a, bits({0, 1, 2, 3, 4, 5}), 0);
-  sf.bitfield(c, bits({0}), 0);
+  sf.bitfield(c, bits({0, 1}), 0);
   sf.bitfield(d, bits({0, 1, 2}), 0);
-  while (sf.request(c, 1, 10) != V::refuse_and_choke) {
+  while (sf.request(c, 2, 10) != V::refuse_and_choke) {
   }
   while (sf.request(d, 3, 10) != V::refuse_and_choke) {
   }
