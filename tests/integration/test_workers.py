@@ -376,3 +376,43 @@ def test_sighup_applies_a_new_worker_count(five, server_factory):
         wait_stats(srv, running(2), "two workers after SIGHUP")
         assert len(children(srv.proc.pid)) == 2
         srv.wait_log(r"reload: WORKERS changed: applied")
+
+
+def test_workers_seed_swarm_first_with_the_masters_settings(five, server_factory):
+    """SEED_COPIES and the other seed settings reach the workers: a worker's seed refuses (BEP 6)
+    a piece another peer has and sends one nobody has, bytes identical."""
+    from bt_wire import Wire
+    root, data = five
+    piece, block = 64 * 1024, 16 * 1024
+    srv = server(server_factory, root, WORKERS=1, PIECE_SIZE=str(piece), SEED_COPIES=1,
+                 SEED_STARVE_MS=600000)
+    with srv.running():
+        name = sorted(FILES)[0]
+        ih = srv.ih(name)
+        seed_all(srv, [name])
+        s = wait_stats(srv, running(1, 1), "the channel seeding on the worker")
+        w = s["workers"][0]
+        args = cmdline(w["pid"])
+        assert args[args.index(b"--seed-copies") + 1] == b"1", args
+        assert args[args.index(b"--seed-starve-ms") + 1] == b"600000", args
+        n = (len(data[name]) + piece - 1) // piece
+        # beyond a starting peer's first SEED_URGENT_PIECES (4), which are served whoever has them
+        x, y = 5, 9
+        assert n > y
+        a = Wire("127.0.0.1", w["peerPort"], bytes.fromhex(ih), n, peer_id=b"-TW0001-aaaaaaaaaaaa")
+        c = Wire("127.0.0.1", w["peerPort"], bytes.fromhex(ih), n, peer_id=b"-TW0001-cccccccccccc")
+        try:
+            assert a.remote_fast and c.remote_fast
+            a.send_bitfield({x})
+            a.interested()
+            a.wait_unchoke()  # the worker has read a's bitfield
+            c.send_have_none()
+            c.interested()
+            c.wait_unchoke()
+            c.request(x, 0, block)
+            assert c.answer(x, 0, block) == ("reject", None)  # a has it: get it from a
+            c.request(y, block, block)
+            assert c.answer(y, block, block) == ("piece", data[name][y * piece + block:y * piece + 2 * block])
+        finally:
+            a.close()
+            c.close()

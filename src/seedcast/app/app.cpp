@@ -114,6 +114,18 @@ std::string joined(const std::vector<std::string>& v) {
 // Where torrents made from URLs keep their data: the fetcher's cache, under the engine's budget.
 std::string url_cache_dir(const Config& c) { return c.data_dir + "/cache/url"; }
 
+// The seed policy of the server's engine and of its workers.
+engine::SeedPolicy seed_policy(const Config& c) {
+  engine::SeedPolicy p;
+  p.upload_slots = c.seed_slots;
+  p.copies = c.seed_copies;
+  p.starve_ms = c.seed_starve_ms;
+  p.urgent_pieces = c.seed_urgent_pieces;
+  p.bitrate = c.seed_bitrate;
+  p.lead_ms = c.seed_lead_ms;
+  return p;
+}
+
 origin::Options origin_options(const Config& c) {
   origin::Options o;
   o.cache_dir = url_cache_dir(c);
@@ -207,12 +219,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
       }
       return out;
     };
-    eo.upload_slots = m.config.seed_slots;
-    eo.seed_copies = m.config.seed_copies;
-    eo.seed_starve_ms = m.config.seed_starve_ms;
-    eo.seed_urgent_pieces = m.config.seed_urgent_pieces;
-    eo.seed_bitrate = m.config.seed_bitrate;
-    eo.seed_lead_ms = m.config.seed_lead_ms;
+    eo.seed = seed_policy(m.config);
     eo.peer_addresses = m.config.webseed_defer > 0;  // the webseed's bittorrent_peer below
     m.engine = std::make_unique<engine::Engine>(std::move(eo));
   }
@@ -284,8 +291,15 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     std::error_code ec;
     po.executable = fs::read_symlink("/proc/self/exe", ec).string();
     if (ec) throw std::runtime_error("WORKERS: cannot find this program's path: " + ec.message());
-    po.args = {"--host", m.config.host == "localhost" ? "127.0.0.1" : m.config.host, "--seed-slots",
-               std::to_string(m.config.seed_slots), "--log-level", m.config.log_level};
+    const engine::SeedPolicy seed = seed_policy(m.config);
+    po.args = {"--host", m.config.host == "localhost" ? "127.0.0.1" : m.config.host,
+               "--seed-slots", std::to_string(seed.upload_slots),
+               "--seed-copies", std::to_string(seed.copies),
+               "--seed-starve-ms", std::to_string(seed.starve_ms),
+               "--seed-urgent-pieces", std::to_string(seed.urgent_pieces),
+               "--seed-bitrate", std::to_string(seed.bitrate),
+               "--seed-lead-ms", std::to_string(seed.lead_ms),
+               "--log-level", m.config.log_level};
     po.peer_port_base = m.config.peer_port > 0 ? m.config.peer_port : 0;
     po.busiest = [t = m.tracker.get()](size_t k) {
       std::vector<InfoHash> out;

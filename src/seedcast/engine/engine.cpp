@@ -120,7 +120,7 @@ struct Engine::Impl {
 
   // One call for the statuses of the torrents that have peers, then their peer lists.
   void refresh_peer_ips() {
-    if (!options.peer_addresses && options.upload_slots == 0) return;  // nobody asks: spare the copies
+    if (!options.peer_addresses && options.seed.upload_slots == 0) return;  // nobody asks: spare the copies
     std::vector<lt::torrent_status> with_peers = session->get_torrent_status(
         [](const lt::torrent_status& st) { return st.num_peers > 0; }, lt::status_flags_t{});
     std::unordered_map<InfoHash, std::vector<std::string>> ips;
@@ -140,8 +140,8 @@ struct Engine::Impl {
     peer_ips.swap(ips);
     // libtorrent's choker rotates the unchoked peers (round robin) only under a session-wide
     // limit; `upload_slots` per torrent with peers keeps every busy torrent its share.
-    if (options.upload_slots > 0) {
-      int limit = options.upload_slots * std::max<int>(1, static_cast<int>(with_peers.size()));
+    if (options.seed.upload_slots > 0) {
+      int limit = options.seed.upload_slots * std::max<int>(1, static_cast<int>(with_peers.size()));
       if (limit != unchoke_limit) {
         lt::settings_pack sp;
         sp.set_int(lt::settings_pack::unchoke_slots_limit, limit);
@@ -432,10 +432,10 @@ struct Engine::Impl {
 
 Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
-  if (impl_->options.seed_copies > 0 && impl_->options.upload_slots > 0) {
+  if (impl_->options.seed.copies > 0 && impl_->options.seed.upload_slots > 0) {
     // Swarm-first seeding chokes and unchokes peers itself; libtorrent's choker would undo it.
-    spdlog::warn("engine: SEED_COPIES is set, SEED_SLOTS={} is ignored", impl_->options.upload_slots);
-    impl_->options.upload_slots = 0;
+    spdlog::warn("engine: SEED_COPIES is set, SEED_SLOTS={} is ignored", impl_->options.seed.upload_slots);
+    impl_->options.seed.upload_slots = 0;
   }
   const Options& o = impl_->options;
   lt::settings_pack s = lt::high_performance_seed();
@@ -473,7 +473,7 @@ Engine::Engine(Options options) : impl_(std::make_unique<Impl>()) {
     alerts |= lt::alert_category::connect | lt::alert_category::peer | lt::alert_category::peer_log;
   s.set_int(lt::settings_pack::alert_mask, alerts);
   // Swarm-first seeding steers what peers ask for with its own suggestions only.
-  if (o.seed_copies > 0) s.set_int(lt::settings_pack::suggest_mode, lt::settings_pack::no_piece_suggestions);
+  if (o.seed.copies > 0) s.set_int(lt::settings_pack::suggest_mode, lt::settings_pack::no_piece_suggestions);
   s.set_str(lt::settings_pack::user_agent, "seedcast/0.1.0");
   s.set_str(lt::settings_pack::peer_fingerprint, "-SC0010-");
   raise_fd_limit();
@@ -525,13 +525,13 @@ void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
         continue;
       }
       lt::add_torrent_params atp;
-      if (const Options& o = impl_->options; o.seed_copies > 0) {
+      if (const SeedPolicy& o = impl_->options.seed; o.copies > 0) {
         SwarmFirstOptions so;
-        so.copies = o.seed_copies;
-        so.starve_ms = o.seed_starve_ms;
-        so.urgent_pieces = o.seed_urgent_pieces;
-        so.rate = o.seed_bitrate / 8;
-        so.lead_ms = o.seed_lead_ms;
+        so.copies = o.copies;
+        so.starve_ms = o.starve_ms;
+        so.urgent_pieces = o.urgent_pieces;
+        so.rate = o.bitrate / 8;
+        so.lead_ms = o.lead_ms;
         so.piece_length = static_cast<uint32_t>(ti->piece_length());
         atp.extensions.push_back(
             detail::swarm_first_plugin(static_cast<uint32_t>(ti->num_pieces()), so, impl_->refused));
@@ -540,7 +540,7 @@ void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
       // A multi-file torrent's files are <save_path>/<name>/<path>; its root is <library>/<name>.
       atp.save_path = t->multi_file ? fs::path(t->root).parent_path().string() : t->root;
       atp.flags = lt::torrent_flags::seed_mode;  // not paused, not auto-managed: always seeding
-      atp.max_uploads = impl_->options.upload_slots > 0 ? impl_->options.upload_slots : -1;
+      atp.max_uploads = impl_->options.seed.upload_slots > 0 ? impl_->options.seed.upload_slots : -1;
       lt::torrent_handle h = impl_->session->add_torrent(std::move(atp), ec);
       if (ec) {
         spdlog::warn("engine: cannot seed {}: {}", t->name, ec.message());

@@ -24,6 +24,27 @@ struct PeerAddress {
   uint16_t port = 0;
 };
 
+// How a seed shares its upload among its peers (SEED_SLOTS, SEED_COPIES, ...): the same for the
+// server's engine and the super peer's workers.
+struct SeedPolicy {
+  // Peers each torrent uploads to at once (0 = all). Few slots make the seed a source of new
+  // pieces for the swarm rather than a server of every viewer: the unchoked viewers relay what
+  // they get, and the slots rotate (round robin).
+  int upload_slots = 0;
+  // Swarm-first seeding (swarm_first.hpp) of the library torrents: a piece is uploaded only
+  // while fewer than `copies` other connected peers have it or are being sent it, to a peer's
+  // next `urgent_pieces` missing pieces that no peer has yet (any of them while it lacks one of
+  // the first `urgent_pieces`) or when its first missing piece is `starve_ms` old, and, with
+  // `bitrate` (bits/s) known, to a peer behind (time connected + `lead_ms`) x bit rate. 0 = off:
+  // every request is served. Needs upload_slots 0 (libtorrent's choker would undo the plugin's
+  // chokes).
+  int copies = 0;
+  int starve_ms = 2000;
+  int urgent_pieces = 4;
+  int64_t bitrate = 0;
+  int lead_ms = 1500;
+};
+
 struct Options {
   std::string listen_host = "0.0.0.0";
   int peer_port = 6881;  // 0: any free port
@@ -54,21 +75,7 @@ struct Options {
   std::function<void(const catalog::Torrent&)> on_metadata;
   // Peers this server's own tracker knows for a swarm (HTTP peers), for fetched torrents.
   std::function<std::vector<PeerAddress>(const InfoHash&)> tracker_peers;
-  // Peers each torrent uploads to at once (0 = all). Few slots make the seed a source of new
-  // pieces for the swarm rather than a server of every viewer: the unchoked viewers relay what
-  // they get, and the slots rotate (round robin).
-  int upload_slots = 0;
-  // Swarm-first seeding (swarm_first.hpp) of the library torrents: a piece is uploaded only
-  // while fewer than `seed_copies` other connected peers have it or are being sent it, to a
-  // peer's next `seed_urgent_pieces` missing pieces that no peer has yet or when its first missing
-  // piece is `seed_starve_ms` old, and, with `seed_bitrate` (bits/s) known, to a peer behind
-  // (time connected + `seed_lead_ms`) x bit rate. 0 = off: every request is served. Needs
-  // upload_slots 0 (libtorrent's choker would undo the plugin's chokes).
-  int seed_copies = 0;
-  int seed_starve_ms = 2000;
-  int seed_urgent_pieces = 4;
-  int64_t seed_bitrate = 0;
-  int seed_lead_ms = 1500;
+  SeedPolicy seed;
   // Keep, every second, the addresses of each torrent's connected peers for peer_connected()
   // (a copy of every peer list: only when something asks).
   bool peer_addresses = false;

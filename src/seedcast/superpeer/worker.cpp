@@ -99,7 +99,7 @@ int run_worker(const WorkerOptions& options) {
   engine::Options eo;
   eo.listen_host = options.listen_host;
   eo.peer_port = options.peer_port;
-  eo.upload_slots = options.upload_slots;
+  eo.seed = options.seed;
   // No cache_dir: a worker seeds complete data only; the master fetches from swarms.
   auto worker = std::make_unique<Worker>(std::move(eo));
   const int fd = options.control_fd;

@@ -5,13 +5,15 @@
 // master's end of the socket closes (the master is gone).
 #include <string>
 
+#include "seedcast/engine/engine.hpp"
+
 namespace seedcast::superpeer {
 
 struct WorkerOptions {
   int control_fd = 3;
   std::string listen_host = "0.0.0.0";
   int peer_port = 0;  // 0: any free port
-  int upload_slots = 0;
+  engine::SeedPolicy seed;  // the master's (SEED_SLOTS, SEED_COPIES, ...)
 };
 
 // Runs until told to stop; returns the process's exit status. Call before any thread starts:
