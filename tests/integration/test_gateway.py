@@ -369,3 +369,26 @@ def test_seek_after_idle_reaches_peers_of_the_magnets_own_tracker(empty_library,
             assert r.status == 206 and r.body == data[far:far + PIECE], r.describe()
     finally:
         tracker.close()
+
+
+def test_when_the_metadata_arrives_only_the_head_of_the_video_is_fetched(empty_library, server_factory, tmp_path,
+                                                                         seeders):
+    """Between the metadata and the first request the head of the largest file stays wanted (so
+    that the connections keep libtorrent's slow start), and nothing else is fetched."""
+    srv = server_factory(empty_library, expected=0, ACCESS_TOKEN=ADMIN, METADATA_TIMEOUT=40, PIECE_TIMEOUT=30)
+    content = tmp_path / "content"
+    files = make_content(content, multi=False)
+    with srv.running():
+        torrent = make_torrent(content, "gw-clip.mp4", f"http://127.0.0.1:{srv.port}/announce")
+        ih = info_hash(torrent)
+        r = admin(srv, "POST", "/api/torrents", f"magnet:?xt=urn:btih:{ih}&dn=gw-clip.mp4".encode())
+        assert r.status == 202, r.describe()
+        (tmp_path / "t.torrent").write_bytes(torrent)
+        seeders(tmp_path / "t.torrent", content).wait()  # the tracker admits the swarm once added
+        assert srv.get(f"/torrent/{ih}.torrent", timeout=60).status == 200  # the metadata is here
+        srv.wait_health(lambda h: h["gateway"]["downloaded"] >= PIECE, "the head piece fetched", timeout=30)
+        time.sleep(2)
+        h = srv.healthz()
+        assert h["gateway"]["downloaded"] < 2 * PIECE, h  # the head only, not the file
+        r = srv.get(f"/file/{ih}/gw-clip.mp4", headers={"Range": "bytes=0-99"}, timeout=30)
+        assert r.status == 206 and r.body == files["gw-clip.mp4"][:100], r.describe()
