@@ -2,7 +2,6 @@
 not seedcast) seeds content that is in no seedcast library; seedcast gets the .torrent from a
 magnet / info-hash through the swarm and streams /file/… with ranges, verified bytes only."""
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -117,13 +116,20 @@ def empty_library(tmp_path):
     return lib
 
 
+def clip(srv, tmp_path):
+    """The single-file test clip (tmp_path/content) and its torrent, announcing to srv's tracker,
+    also written to tmp_path/t.torrent: (content folder, clip bytes, torrent, info-hash)."""
+    content = tmp_path / "content"
+    data = make_content(content, multi=False)["gw-clip.mp4"]
+    torrent = make_torrent(content, "gw-clip.mp4", f"http://127.0.0.1:{srv.port}/announce")
+    (tmp_path / "t.torrent").write_bytes(torrent)
+    return content, data, torrent, info_hash(torrent)
+
+
 def test_admin_magnet_then_stream_with_ranges(empty_library, server_factory, tmp_path, seeders):
     srv = server_factory(empty_library, expected=0, ACCESS_TOKEN=ADMIN, METADATA_TIMEOUT=40, PIECE_TIMEOUT=30)
-    content = tmp_path / "content"
-    files = make_content(content, multi=False)
     with srv.running():
-        torrent = make_torrent(content, "gw-clip.mp4", f"http://127.0.0.1:{srv.port}/announce")
-        ih = info_hash(torrent)
+        content, data, torrent, ih = clip(srv, tmp_path)
         magnet = f"magnet:?xt=urn:btih:{ih}&dn=gw-clip.mp4"
         # refusals first: no token, wrong token, nonsense
         assert admin(srv, "POST", "/api/torrents", magnet.encode(), token=None).status == 401
@@ -133,7 +139,6 @@ def test_admin_magnet_then_stream_with_ranges(empty_library, server_factory, tmp
         r = admin(srv, "POST", "/api/torrents", magnet.encode())
         assert r.status == 202, r.describe()
         assert r.json()["infoHash"] == ih
-        (tmp_path / "t.torrent").write_bytes(torrent)
         seeders(tmp_path / "t.torrent", content).wait()
 
         r = srv.get(f"/torrent/{ih}.torrent", timeout=60)
@@ -142,7 +147,6 @@ def test_admin_magnet_then_stream_with_ranges(empty_library, server_factory, tmp
         assert lt.bencode(meta[b"info"]) == lt.bencode(lt.bdecode(torrent)[b"info"])  # same info-hash
         assert any(f"/file/{ih}".encode() in u for u in (meta[b"url-list"] if isinstance(meta[b"url-list"], list) else [meta[b"url-list"]]))
 
-        data = files["gw-clip.mp4"]
         path = f"/file/{ih}/gw-clip.mp4"
         for rng, want in [("bytes=0-99", data[:100]), (f"bytes={PIECE - 10}-{3 * PIECE + 5}", data[PIECE - 10:3 * PIECE + 6]),
                           ("bytes=-5000", data[-5000:]), (f"bytes={20 * PIECE}-", data[20 * PIECE:])]:
@@ -222,12 +226,8 @@ def test_metadata_timeout_is_504_and_private_mode_fetches_nothing(empty_library,
 
 def test_corrupt_piece_is_never_served(empty_library, server_factory, tmp_path):
     srv = server_factory(empty_library, expected=0, ACCESS_TOKEN=ADMIN, PIECE_TIMEOUT=4)
-    content = tmp_path / "content"
-    files = make_content(content, multi=False)
-    data = files["gw-clip.mp4"]
     with srv.running():
-        torrent = make_torrent(content, "gw-clip.mp4", f"http://127.0.0.1:{srv.port}/announce")
-        ih = info_hash(torrent)
+        content, data, torrent, ih = clip(srv, tmp_path)
         r = admin(srv, "POST", "/api/torrents", torrent, **{"Content-Type": "application/x-bittorrent"})
         assert r.status == 200, r.describe()  # a .torrent carries its metadata: known at once
         # A lying peer: it has every piece, but piece 10 is corrupt.
@@ -267,12 +267,8 @@ def check_corrupt_piece(srv, ih, data):
 def test_evicted_torrents_serve_from_cache_until_the_budget_drops_them(empty_library, server_factory, tmp_path,
                                                                         seeders):
     srv = server_factory(empty_library, expected=0, ACCESS_TOKEN=ADMIN, PIECE_TIMEOUT=3, GATEWAY_LIFETIME=2)
-    content = tmp_path / "content"
-    data = make_content(content, multi=False)["gw-clip.mp4"]
     with srv.running():
-        torrent = make_torrent(content, "gw-clip.mp4", f"http://127.0.0.1:{srv.port}/announce")
-        ih = info_hash(torrent)
-        (tmp_path / "t.torrent").write_bytes(torrent)
+        content, data, torrent, ih = clip(srv, tmp_path)
         assert admin(srv, "POST", "/api/torrents", torrent).status == 200
         seeder = seeders(tmp_path / "t.torrent", content).wait()
         path = f"/file/{ih}/gw-clip.mp4"
@@ -375,20 +371,18 @@ def test_when_the_metadata_arrives_only_the_head_of_the_video_is_fetched(empty_l
                                                                          seeders):
     """Between the metadata and the first request the head of the largest file stays wanted (so
     that the connections keep libtorrent's slow start), and nothing else is fetched."""
-    srv = server_factory(empty_library, expected=0, ACCESS_TOKEN=ADMIN, METADATA_TIMEOUT=40, PIECE_TIMEOUT=30)
-    content = tmp_path / "content"
-    files = make_content(content, multi=False)
+    srv = server_factory(empty_library, expected=0, ACCESS_TOKEN=ADMIN, METADATA_TIMEOUT=40)
     with srv.running():
-        torrent = make_torrent(content, "gw-clip.mp4", f"http://127.0.0.1:{srv.port}/announce")
-        ih = info_hash(torrent)
+        content, data, torrent, ih = clip(srv, tmp_path)
         r = admin(srv, "POST", "/api/torrents", f"magnet:?xt=urn:btih:{ih}&dn=gw-clip.mp4".encode())
         assert r.status == 202, r.describe()
-        (tmp_path / "t.torrent").write_bytes(torrent)
         seeders(tmp_path / "t.torrent", content).wait()  # the tracker admits the swarm once added
         assert srv.get(f"/torrent/{ih}.torrent", timeout=60).status == 200  # the metadata is here
         srv.wait_health(lambda h: h["gateway"]["downloaded"] >= PIECE, "the head piece fetched", timeout=30)
         time.sleep(2)
         h = srv.healthz()
-        assert h["gateway"]["downloaded"] < 2 * PIECE, h  # the head only, not the file
+        # the head only (received once, or twice in libtorrent's end game over two connections
+        # to the seeder), not the file's 40 pieces
+        assert h["gateway"]["downloaded"] < 4 * PIECE, h
         r = srv.get(f"/file/{ih}/gw-clip.mp4", headers={"Range": "bytes=0-99"}, timeout=30)
-        assert r.status == 206 and r.body == files["gw-clip.mp4"][:100], r.describe()
+        assert r.status == 206 and r.body == data[:100], r.describe()

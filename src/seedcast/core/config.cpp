@@ -159,7 +159,7 @@ const std::vector<Setting>& settings() {
                   &Config::seed_starve_ms, 0, 3600000),
       int_setting("SEED_URGENT_PIECES", {},
                   "with SEED_COPIES: a peer's next missing pieces that are served when no other peer has them "
-                  "(or when it starves, or lacks one of the first SEED_URGENT_PIECES pieces: it is starting)",
+                  "(or when it starves); also how many pieces from the start any peer that lacks them gets",
                   &Config::seed_urgent_pieces, 0, 1000),
       int_setting("SEED_BITRATE", {},
                   "with SEED_COPIES: the videos' bit rate (bits/s); a peer whose pieces from the start reach "

@@ -32,9 +32,9 @@ struct SeedPolicy {
   // they get, and the slots rotate (round robin).
   int upload_slots = 0;
   // Swarm-first seeding (swarm_first.hpp) of the library torrents: a piece is uploaded only
-  // while fewer than `copies` other connected peers have it or are being sent it, to a peer's
-  // next `urgent_pieces` missing pieces that no peer has yet (any of them while it lacks one of
-  // the first `urgent_pieces`) or when its first missing piece is `starve_ms` old, and, with
+  // while fewer than `copies` other connected peers have it or are being sent it, the first
+  // `urgent_pieces` pieces to any peer, a peer's next `urgent_pieces` missing pieces that no
+  // peer has yet or all of them when its first missing piece is `starve_ms` old, and, with
   // `bitrate` (bits/s) known, to a peer behind (time connected + `lead_ms`) x bit rate. 0 = off:
   // every request is served. Needs upload_slots 0 (libtorrent's choker would undo the plugin's
   // chokes).

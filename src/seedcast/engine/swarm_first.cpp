@@ -171,7 +171,8 @@ SwarmFirst::Verdict SwarmFirst::request(Peer p, uint32_t piece, int64_t now_ms) 
     return Verdict::refuse;
   }
   bool serve = s->has[piece] || granted(*s, piece);
-  if (!serve && (rare(piece) || (urgent(*s, piece) && (scarce(piece) || fresh(*s) || starving(*s, now_ms))) ||
+  if (!serve && (rare(piece) || piece < static_cast<uint32_t>(options_.urgent_pieces) ||
+                 (urgent(*s, piece) && (scarce(piece) || starving(*s, now_ms))) ||
                  (behind(*s, now_ms) && static_cast<int64_t>(piece) * options_.piece_length < mark(*s, now_ms)))) {
     grant(*s, piece, now_ms, false);
     serve = true;

@@ -7,11 +7,12 @@
 // policy answers a request only when
 //  - the piece is rare: fewer than `copies` connected peers have it or are being sent it by this
 //    seed (so each piece enters the swarm about `copies` times), or
+//  - it is one of the first `urgent_pieces` pieces of the torrent (a viewer starts playing at
+//    once instead of waiting for peers that unchoke those who upload to them, which a newcomer
+//    cannot), or
 //  - it is one of the requester's next `urgent_pieces` missing pieces and no other peer has it
-//    yet (the viewers at the front never wait for the swarm), or the requester is starting (it
-//    lacks one of the first `urgent_pieces` pieces: a viewer starts playing at once instead of
-//    waiting for peers that unchoke those who upload to them, which a newcomer cannot), or it
-//    is starving: its first missing piece has not arrived for `starve_ms`, or
+//    yet (the viewers at the front never wait for the swarm), or the requester is starving: its
+//    first missing piece has not arrived for `starve_ms`, or
 //  - (with the stream's bit rate known) the requester is behind: its pieces from the start reach
 //    less than (seconds since it connected + lead) x rate, and the piece is below that mark.
 // Any other request is refused. The seed also hands rare pieces to the peers furthest behind
@@ -116,7 +117,7 @@ class SwarmFirst {
   bool urgent(const State& s, uint32_t piece) const;
   bool wants_scarce(const State& s) const;
   bool starving(const State& s, int64_t now_ms) const;
-  bool fresh(const State& s) const;  // starting: lacks one of the first urgent_pieces pieces
+  bool fresh(const State& s) const;  // lacks one of the first urgent_pieces pieces
   int64_t mark(const State& s, int64_t now_ms) const;  // bytes it should have; -1: no rule
   bool behind(const State& s, int64_t now_ms) const;
   void spread(int64_t now_ms, std::vector<Action>& out);

@@ -113,19 +113,26 @@ TEST(SwarmFirst, APeersNextPiecesThatNobodyHasAreItsOwn) {
   EXPECT_EQ(sf.request(late, 5, 10), V::refuse);  // other has it: from other
 }
 
-TEST(SwarmFirst, AStartingPeerGetsItsFirstPiecesAtOnce) {
+TEST(SwarmFirst, TheFirstPiecesAreServedToWhoeverLacksThem) {
   SwarmFirst sf(kPieces, options());
   Peer a = join(sf), c = join(sf);
   sf.have_all(a, 0);
-  sf.bitfield(c, bits({9, 10, 11}), 0);  // what it got from others first does not count
-  // c lacks piece 0: its next two missing pieces are served although a has them, nothing else
+  sf.bitfield(c, bits({9, 10, 11}), 0);
+  // the first two (urgent_pieces) pieces, although a has them: a viewer starts at once
   EXPECT_EQ(sf.request(c, 0, 10), V::serve);
   EXPECT_EQ(sf.request(c, 1, 10), V::serve);
-  EXPECT_EQ(sf.request(c, 2, 10), V::refuse);
-  sf.have(c, 0, 20);  // still starting (it lacks piece 1), and 2 is now among its next two
-  EXPECT_EQ(sf.request(c, 2, 20), V::serve);
-  sf.have(c, 1, 30);  // it has its first two pieces: it waits for a like everyone else
-  EXPECT_EQ(sf.request(c, 3, 30), V::refuse);
+  EXPECT_EQ(sf.request(c, 2, 10), V::refuse);  // a has it: from a
+  sf.have(c, 0, 20);
+  EXPECT_EQ(sf.request(c, 2, 20), V::refuse);
+}
+
+TEST(SwarmFirst, LackingAFirstPieceDoesNotMakeTheNextMissingOnesUrgent) {
+  SwarmFirst sf(kPieces, options());
+  Peer a = join(sf), c = join(sf);
+  sf.have_all(a, 0);
+  sf.bitfield(c, bits({0, 2, 3, 4}), 0);  // its next missing pieces: 1, then 5
+  EXPECT_EQ(sf.request(c, 1, 10), V::serve);   // a first piece
+  EXPECT_EQ(sf.request(c, 5, 10), V::refuse);  // a has it, and c is not starving
 }
 
 TEST(SwarmFirst, AStarvingPeerGetsItsNextMissingPieces) {
