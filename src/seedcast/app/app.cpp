@@ -30,6 +30,7 @@
 #include "seedcast/origin/fetcher.hpp"
 #include "seedcast/superpeer/api.hpp"
 #include "seedcast/superpeer/engine_seeder.hpp"
+#include "seedcast/superpeer/worker.hpp"
 #include "seedcast/superpeer/worker_pool.hpp"
 #include "seedcast/tracker/routes.hpp"
 #include "seedcast/tracker/tracker.hpp"
@@ -291,15 +292,12 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     std::error_code ec;
     po.executable = fs::read_symlink("/proc/self/exe", ec).string();
     if (ec) throw std::runtime_error("WORKERS: cannot find this program's path: " + ec.message());
+    po.args = {"--host", m.config.host == "localhost" ? "127.0.0.1" : m.config.host, "--log-level",
+               m.config.log_level};
     const engine::SeedPolicy seed = seed_policy(m.config);
-    po.args = {"--host", m.config.host == "localhost" ? "127.0.0.1" : m.config.host,
-               "--seed-slots", std::to_string(seed.upload_slots),
-               "--seed-copies", std::to_string(seed.copies),
-               "--seed-starve-ms", std::to_string(seed.starve_ms),
-               "--seed-urgent-pieces", std::to_string(seed.urgent_pieces),
-               "--seed-bitrate", std::to_string(seed.bitrate),
-               "--seed-lead-ms", std::to_string(seed.lead_ms),
-               "--log-level", m.config.log_level};
+    superpeer::for_each_seed_flag(seed, [&](const char* flag, const char*, const auto& field) {
+      po.args.insert(po.args.end(), {flag, std::to_string(field)});
+    });
     po.peer_port_base = m.config.peer_port > 0 ? m.config.peer_port : 0;
     po.busiest = [t = m.tracker.get()](size_t k) {
       std::vector<InfoHash> out;

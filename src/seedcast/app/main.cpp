@@ -260,14 +260,10 @@ int main(int argc, char** argv) {
   worker_cmd->add_option("--control-fd", wopt.control_fd, "the control socket's descriptor");
   worker_cmd->add_option("--host", wopt.listen_host, "address the BitTorrent engine listens on");
   worker_cmd->add_option("--peer-port", wopt.peer_port, "BitTorrent port; 0 = any free port");
-  // The master's seed policy (app.cpp passes its settings with these flags; see SEED_* in
-  // docs/ops.md).
-  worker_cmd->add_option("--seed-slots", wopt.seed.upload_slots, "SEED_SLOTS");
-  worker_cmd->add_option("--seed-copies", wopt.seed.copies, "SEED_COPIES");
-  worker_cmd->add_option("--seed-starve-ms", wopt.seed.starve_ms, "SEED_STARVE_MS");
-  worker_cmd->add_option("--seed-urgent-pieces", wopt.seed.urgent_pieces, "SEED_URGENT_PIECES");
-  worker_cmd->add_option("--seed-bitrate", wopt.seed.bitrate, "SEED_BITRATE");
-  worker_cmd->add_option("--seed-lead-ms", wopt.seed.lead_ms, "SEED_LEAD_MS");
+  // The master's seed policy (see SEED_* in docs/ops.md).
+  seedcast::superpeer::for_each_seed_flag(wopt.seed, [&](const char* flag, const char* setting, auto& field) {
+    worker_cmd->add_option(flag, field, setting);
+  });
   worker_cmd->add_option("--log-level", worker_log, "log level");
 
   try {

@@ -16,6 +16,18 @@ struct WorkerOptions {
   engine::SeedPolicy seed;  // the master's (SEED_SLOTS, SEED_COPIES, ...)
 };
 
+// The command-line flags that carry a seed policy from the master to its workers, one list for
+// both sides: calls f(flag, setting name, field) for each field of `p`.
+template <typename Policy, typename F>
+void for_each_seed_flag(Policy& p, F&& f) {
+  f("--seed-slots", "SEED_SLOTS", p.upload_slots);
+  f("--seed-copies", "SEED_COPIES", p.copies);
+  f("--seed-starve-ms", "SEED_STARVE_MS", p.starve_ms);
+  f("--seed-urgent-pieces", "SEED_URGENT_PIECES", p.urgent_pieces);
+  f("--seed-bitrate", "SEED_BITRATE", p.bitrate);
+  f("--seed-lead-ms", "SEED_LEAD_MS", p.lead_ms);
+}
+
 // Runs until told to stop; returns the process's exit status. Call before any thread starts:
 // it blocks the stop signals and sigwaits for them.
 int run_worker(const WorkerOptions& options);
