@@ -26,5 +26,6 @@ wait_ready() {
     done
 }
 
-# A READY_FN: seedcast has indexed its library.
+# READY_FNs: seedcast has indexed its library; and it also seeds exactly one torrent.
 indexed() { grep -Eq '"indexing" *: *false' <<< "$1"; }
+seeding_one() { indexed "$1" && grep -Eq '"seed" *: *\{[^}]*"torrents" *: *1[,}]' <<< "$1"; }

@@ -137,12 +137,11 @@ except Exception: pass' "$1" "$2"
 
 # --- servers
 # start_seedcast_seed TAG [WORKERS]
-# wait_ready's test: indexed and seeding one torrent; sets SRV_PORT (its BitTorrent port)
-seeding_one() {
-    local ntor=0
-    read -r SRV_PORT ntor < <(json_get "$1" \
-        '"%s %s" % ((j.get("seed") or {}).get("port") or 0, (j.get("seed") or {}).get("torrents") or 0) if j.get("indexing") is False else "0 0"') || true
-    (( ${SRV_PORT:-0} > 0 && ${ntor:-0} == 1 ))
+# wait_ready's test: common.sh's seeding_one, with a BitTorrent port (set in SRV_PORT)
+seeding_one_on_port() {
+    seeding_one "$1" || return 1
+    SRV_PORT=$(json_get "$1" '(j.get("seed") or {}).get("port") or 0')
+    (( ${SRV_PORT:-0} > 0 ))
 }
 
 start_seedcast_seed() {
@@ -161,7 +160,7 @@ start_seedcast_seed() {
     BENCH_PIDS+=("$SRV_PID")
     SRV_PIDS=("$SRV_PID")
     SRV_LOG=$d/log
-    wait_ready seedcast "$SRV_PID" "$d/port" "$d/log" "$HEALTH_TIMEOUT" seeding_one
+    wait_ready seedcast "$SRV_PID" "$d/port" "$d/log" "$HEALTH_TIMEOUT" seeding_one_on_port
     port=$READY_PORT
     SRV_PORTS=("$SRV_PORT")
     local ih
