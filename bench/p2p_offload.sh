@@ -71,11 +71,10 @@ done
 "$PY" -c 'import libtorrent' 2>/dev/null || die "$PY cannot import libtorrent (apt-get install python3-libtorrent)"
 
 bench_init
-# wait_ready's test: indexed, and seeding the video
-seeding_one() { indexed "$1" && grep -Eq '"seed" *: *\{[^}]*"torrents" *: *1' <<< "$1"; }
-# CLEAN=1: remove only what this benchmark owns (lib.sh's cleanup handles data/ and seedcast-data/)
-p2p_cleanup() { [[ ${CLEAN:-0} == 1 ]] && rm -rf -- "$P2P_DIR"; bench_cleanup; }
-trap p2p_cleanup EXIT
+# CLEAN=1: remove only what this benchmark owns (lib.sh's cleanup handles data/ and seedcast-data/),
+# as one of lib.sh's exit hooks (its own EXIT trap would hand bench_cleanup the status of its test)
+p2p_clean() { [[ ${CLEAN:-0} != 1 ]] || rm -rf -- "$P2P_DIR"; }
+BENCH_EXIT_HOOKS+=(p2p_clean)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 if [[ $BASELINE_ONLY != 1 ]] && ! have_seedcast; then
