@@ -119,7 +119,7 @@ def test_two_libtorrent_peers_one_holding_x_the_other_gets_x_from_it(swarm_first
     srv, port, ih, data = swarm_first
     ti = torrent_of(srv, ih)
     n = ti.num_pieces()
-    # beyond a starting peer's first SEED_URGENT_PIECES (4), which the seed serves whoever has them
+    # beyond the first SEED_URGENT_PIECES (4) pieces, which the seed sends whoever lacks them
     x = 20
     assert n > x
     # peer A holds only piece X: the file is zeros but for X, and it wants nothing else

@@ -396,7 +396,7 @@ def test_workers_seed_swarm_first_with_the_masters_settings(five, server_factory
         assert args[args.index(b"--seed-copies") + 1] == b"1", args
         assert args[args.index(b"--seed-starve-ms") + 1] == b"600000", args
         n = (len(data[name]) + piece - 1) // piece
-        # beyond a starting peer's first SEED_URGENT_PIECES (4), which are served whoever has them
+        # beyond the first SEED_URGENT_PIECES (4) pieces, which the seed sends whoever lacks them
         x, y = 5, 9
         assert n > y
         a = Wire("127.0.0.1", w["peerPort"], bytes.fromhex(ih), n, peer_id=b"-TW0001-aaaaaaaaaaaa")
