@@ -73,7 +73,7 @@ def cmd_seed(a):
     deadline = time.monotonic() + a.timeout
     announced = forced = False
     while time.monotonic() < deadline and not stop:
-        ses.wait_for_alert(200)
+        time.sleep(0.2)  # not ses.wait_for_alert: its binding reads a freed alert
         for al in ses.pop_alerts():
             if isinstance(al, lt.tracker_reply_alert) and h.status().is_seeding and not announced:
                 announced = True

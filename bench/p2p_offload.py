@@ -402,7 +402,7 @@ def cmd_seed(a):
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     while not stop:
-        ses.wait_for_alert(500)
+        time.sleep(0.5)  # not ses.wait_for_alert: its binding reads a freed alert
         ses.pop_alerts()
         st = h.status()
         tmp = a.stats + ".tmp"

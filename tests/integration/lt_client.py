@@ -50,7 +50,10 @@ def main():
     done = False
     st = h.status()
     while time.monotonic() < deadline:
-        ses.wait_for_alert(250)
+        # Not ses.wait_for_alert(): the binding wraps the alert it returns after libtorrent's
+        # lock is released, and the network thread may by then have grown (moved) the queue
+        # that alert lives in; under load the client crashed with SIGSEGV there.
+        time.sleep(0.25)
         for a in ses.pop_alerts():
             if isinstance(a, lt.url_seed_alert):
                 url_seed_errors.append(f"{a.server_url()}: {a.message()}")
@@ -69,7 +72,7 @@ def main():
     ses.remove_torrent(h)
     end = time.monotonic() + 10
     while time.monotonic() < end:
-        ses.wait_for_alert(250)
+        time.sleep(0.1)
         if any(isinstance(a, lt.torrent_removed_alert) for a in ses.pop_alerts()):
             break
     del ses

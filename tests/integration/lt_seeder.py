@@ -39,7 +39,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     announced = forced = False
     while time.monotonic() < deadline and not stop:
-        ses.wait_for_alert(200)
+        time.sleep(0.2)  # not ses.wait_for_alert: see lt_client.py
         for a in ses.pop_alerts():
             if isinstance(a, lt.tracker_reply_alert) and h.status().is_seeding and not announced:
                 announced = True
