@@ -187,8 +187,14 @@ def test_bodies_and_status_codes(library, server_factory):
     srv = server_factory(library.root, ACCESS_TOKEN=TOKEN)
     with srv.running():
         pid = srv.proc.pid
+        # bandwidth caps the engine's upload: 200 Mbit/s = 25,000,000 bytes/s, shown in KB/s
+        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [0]
         assert ok(api(srv, "POST", "/ping", {"bandwidth": 200, "workers": 0})) == {"workers": 1}
+        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [24414.0]
         assert ok(api(srv, "POST", "/ping", b"")) == {"workers": 1}
+        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [24414.0]
+        assert ok(api(srv, "POST", "/ping", {"bandwidth": 0})) == {"workers": 1}
+        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [0]
         error(api(srv, "POST", "/ping", {"bandwidth": "fast"}), 400, "bandwidth")
         error(api(srv, "POST", "/ping", {"colour": 1}), 400, "unknown field")
         ih = srv.ih(H.SINGLE_NAME)

@@ -169,6 +169,12 @@ def test_stop_restart_and_ping_change_the_workers(five, server_factory):
         assert ok(api(srv, "POST", "/ping", {"workers": 3})) == {"workers": 3}
         s = wait_stats(srv, running(3, 2), "three workers")
         assert len(children(master)) == 3
+        # bandwidth: an even share for each live worker's engine, 24 Mbit/s / 3 = 1,000,000
+        # bytes/s, which each worker reads back from libtorrent (KB/s in /stats)
+        assert all(w["uploadLimit"] == 0 for w in s["workers"])
+        assert ok(api(srv, "POST", "/ping", {"bandwidth": 24})) == {"workers": 3}
+        wait_stats(srv, lambda s: [w["uploadLimit"] for w in s["workers"]] == [976.5] * 3,
+                   "24 Mbit/s shared by three workers")
         assert ok(api(srv, "POST", "/ping", {"workers": 1, "bandwidth": 100})) == {"workers": 1}
         s = wait_stats(srv, lambda s: running(1, 2)(s) and all(len(c["workers"]) == 1 for c in s["channels"]),
                        "one worker with both channels")
@@ -176,10 +182,14 @@ def test_stop_restart_and_ping_change_the_workers(five, server_factory):
         while len(children(master)) > 1 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert children(master) == [s["workers"][0]["pid"]]
-        # restart_all: every worker gets a new pid
+        wait_stats(srv, lambda s: [w["uploadLimit"] for w in s["workers"]] == [12207.0],
+                   "all of 100 Mbit/s (12,500,000 bytes/s) for the one worker")
+        # restart_all: every worker gets a new pid, and the new process its share
         before = {x["pid"] for x in s["workers"]}
         ws = ok(api(srv, "POST", "/restart_all"))["workers"]
         assert len(ws) == 1 and not before & {x["pid"] for x in ws}
+        wait_stats(srv, lambda s: [(w["pid"], w["uploadLimit"]) for w in s["workers"]] == [(ws[0]["pid"], 12207.0)],
+                   "the new worker capped too")
 
 
 def test_kill_9_a_worker_under_download_load(five, server_factory, tmp_path):

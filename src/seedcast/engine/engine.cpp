@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <limits>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -622,6 +623,17 @@ bool Engine::peer_connected(const InfoHash& h, std::string_view ip) const {
   for (const auto& a : it->second)
     if (a == ip) return true;
   return false;
+}
+
+void Engine::set_upload_limit(uint64_t bytes_per_second) {
+  lt::settings_pack p;
+  p.set_int(lt::settings_pack::upload_rate_limit,
+            static_cast<int>(std::min<uint64_t>(bytes_per_second, std::numeric_limits<int>::max())));
+  impl_->session->apply_settings(std::move(p));
+}
+
+uint64_t Engine::upload_limit() const {
+  return static_cast<uint64_t>(std::max(0, impl_->session->get_settings().get_int(lt::settings_pack::upload_rate_limit)));
 }
 
 Stats Engine::stats() const {

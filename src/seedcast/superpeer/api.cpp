@@ -86,6 +86,7 @@ json worker_json(const WorkerStats& w) {
           {"uploaded", kb(w.uploaded)},
           {"uploadedBytes", w.uploaded},
           {"uploadRate", kb_rate(w.upload_rate)},
+          {"uploadLimit", kb_rate(w.upload_limit)},
           {"peerPort", w.peer_port},
           {"channels", channels}};
 }

@@ -24,6 +24,12 @@ json to_json(const ChannelReport& c) {
           {"connectionLimit", c.connection_limit}};
 }
 
+uint64_t unsigned_of(const json& j, const char* key) {
+  const json& v = j.at(key);
+  if (!v.is_number_unsigned()) throw std::invalid_argument(std::string(key) + " is not an unsigned integer");
+  return v.get<uint64_t>();
+}
+
 InfoHash info_hash_of(const json& j) {
   auto h = InfoHash::from_hex(j.at("infoHash").get<std::string>());
   if (!h) throw std::invalid_argument("infoHash is not 40 hex digits");
@@ -58,10 +64,10 @@ ChannelReport report_of(const json& j) {
 
 }  // namespace
 
-std::string encode_assign(const std::vector<WorkerChannel>& channels) {
+std::string encode_assign(const std::vector<WorkerChannel>& channels, uint64_t upload_limit) {
   json list = json::array();
   for (const auto& c : channels) list.push_back(to_json(c));
-  return line({{"op", "assign"}, {"channels", list}});
+  return line({{"op", "assign"}, {"channels", list}, {"uploadLimit", upload_limit}});
 }
 
 std::string encode_stats_request() { return line({{"op", "stats"}}); }
@@ -69,7 +75,8 @@ std::string encode_stats_request() { return line({{"op", "stats"}}); }
 std::string encode_report(const WorkerReport& r) {
   json list = json::array();
   for (const auto& c : r.channels) list.push_back(to_json(c));
-  return line({{"op", "report"}, {"pid", r.pid}, {"peerPort", r.peer_port}, {"peers", r.peers}, {"channels", list}});
+  return line({{"op", "report"}, {"pid", r.pid}, {"peerPort", r.peer_port}, {"peers", r.peers},
+               {"uploadLimit", r.upload_limit}, {"channels", list}});
 }
 
 std::optional<ControlMessage> decode_control(std::string_view text, std::string* why) {
@@ -80,6 +87,7 @@ std::optional<ControlMessage> decode_control(std::string_view text, std::string*
     if (op == "assign") {
       m.op = ControlMessage::Op::assign;
       for (const auto& c : j.at("channels")) m.channels.push_back(channel_of(c));
+      m.upload_limit = unsigned_of(j, "uploadLimit");
     } else if (op == "stats") {
       m.op = ControlMessage::Op::stats;
     } else if (op == "report") {
@@ -89,6 +97,7 @@ std::optional<ControlMessage> decode_control(std::string_view text, std::string*
       if (port < 0 || port > 65535) throw std::invalid_argument("peerPort out of range");
       m.report.peer_port = static_cast<uint16_t>(port);
       m.report.peers = j.at("peers").get<size_t>();
+      m.report.upload_limit = unsigned_of(j, "uploadLimit");
       for (const auto& c : j.at("channels")) m.report.channels.push_back(report_of(c));
     } else {
       throw std::invalid_argument("unknown op '" + op + "'");

@@ -3,9 +3,10 @@
 // stream socket per worker (a socketpair; the worker's end is its fd 3), one JSON object per
 // line. Pure encoding and decoding here, unit-tested; the processes are worker.hpp and
 // worker_pool.hpp.
-//   master → worker  {"op":"assign","channels":[…]}  seed exactly these torrents
+//   master → worker  {"op":"assign","channels":[…],"uploadLimit":B}  seed exactly these
+//                    torrents, uploading at most B bytes/s in all (0: no cap)
 //                    {"op":"stats"}                   send a report
-//   worker → master  {"op":"report","pid":…,"peerPort":…,"peers":…,"channels":[…]}
+//   worker → master  {"op":"report","pid":…,"peerPort":…,"peers":…,"uploadLimit":…,"channels":[…]}
 //                    (at start, then once per "stats")
 #include <cstddef>
 #include <cstdint>
@@ -43,17 +44,19 @@ struct WorkerReport {
   int pid = 0;
   uint16_t peer_port = 0;
   size_t peers = 0;  // all of the worker's peers
+  uint64_t upload_limit = 0;  // bytes/s its engine applies; 0: none
   std::vector<ChannelReport> channels;
 };
 
 struct ControlMessage {
   enum class Op { assign, stats, report } op = Op::stats;
   std::vector<WorkerChannel> channels;  // Op::assign
+  uint64_t upload_limit = 0;            // Op::assign
   WorkerReport report;                  // Op::report
 };
 
 // Each returns one line, '\n' included.
-std::string encode_assign(const std::vector<WorkerChannel>& channels);
+std::string encode_assign(const std::vector<WorkerChannel>& channels, uint64_t upload_limit);
 std::string encode_stats_request();
 std::string encode_report(const WorkerReport& report);
 // nullopt (with `why`) for anything that is not one of the messages above, complete and typed.

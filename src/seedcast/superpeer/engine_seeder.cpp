@@ -142,6 +142,7 @@ struct EngineSeeder::Impl {
       w.rss = p->rss;
     }
     w.peer_port = engine.peer_port();
+    w.upload_limit = engine.upload_limit();
     for (const auto& [k, e] : channels) {
       ChannelStats c = channel_stats(e);
       w.peers += c.peers;
@@ -210,7 +211,10 @@ std::optional<WorkerStats> EngineSeeder::restart(int pid) {
 
 int EngineSeeder::configure(std::optional<double> bandwidth, std::optional<int> workers) {
   std::lock_guard lock(impl_->mutex);
-  if (bandwidth) impl_->bandwidth = bandwidth;
+  if (bandwidth) {
+    impl_->bandwidth = bandwidth;
+    impl_->engine.set_upload_limit(upload_limit_share(bandwidth, 1));
+  }
   if (workers && *workers > 1)
     spdlog::warn("superpeer: /ping asked for {} workers; this server runs in single-process mode (workers=0)",
                  *workers);

@@ -1,6 +1,7 @@
 #include "seedcast/superpeer/seed_request.hpp"
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <set>
 
 namespace seedcast::superpeer {
@@ -108,6 +109,12 @@ SeedRequest parse_seed_request(std::string_view body) {
     r.list.clear();
   }
   return r;
+}
+
+uint64_t upload_limit_share(std::optional<double> bandwidth, size_t engines) {
+  if (!bandwidth || *bandwidth <= 0 || engines == 0) return 0;
+  const double share = *bandwidth * 125000.0 / static_cast<double>(engines);
+  return std::max<uint64_t>(1, static_cast<uint64_t>(share));
 }
 
 PingRequest parse_ping_request(std::string_view body) {

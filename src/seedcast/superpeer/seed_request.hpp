@@ -1,5 +1,7 @@
 #pragma once
 // The bodies of POST /seed and POST /ping, validated. Pure: no I/O, unit-tested.
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,5 +43,10 @@ struct PingRequest {
 
 // An empty body is {}.
 PingRequest parse_ping_request(std::string_view body);
+
+// The bytes/s each of `engines` (> 0) may upload when the operator's `bandwidth` (Mbit/s,
+// 1 Mbit = 10^6 bits) is shared evenly among them: 0 (no cap) when no bandwidth or 0 was given,
+// at least 1 for any positive bandwidth.
+uint64_t upload_limit_share(std::optional<double> bandwidth, size_t engines);
 
 }  // namespace seedcast::superpeer

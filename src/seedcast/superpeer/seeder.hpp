@@ -66,6 +66,7 @@ struct WorkerStats {
   uint64_t uploaded = 0;
   uint64_t upload_rate = 0;
   uint16_t peer_port = 0;
+  uint64_t upload_limit = 0;  // bytes/s its engine may upload (POST /ping bandwidth); 0: no cap
   std::vector<ChannelStats> channels;
 };
 
@@ -85,8 +86,9 @@ class Seeder {
   // nullopt: no worker has that pid.
   virtual std::optional<WorkerStats> stop(int pid) = 0;
   virtual std::optional<WorkerStats> restart(int pid) = 0;
-  // POST /ping: the operator's bandwidth (Mbit/s) and wanted worker count; returns the count
-  // of workers now.
+  // POST /ping: the operator's bandwidth (Mbit/s: the BitTorrent upload of the seeding engines,
+  // shared evenly among the live workers) and wanted worker count; returns the count of workers
+  // now.
   virtual int configure(std::optional<double> bandwidth, std::optional<int> workers) = 0;
 };
 

@@ -45,7 +45,11 @@ struct Worker {
 
   explicit Worker(engine::Options o) : engine(std::move(o)) {}
 
-  void assign(std::vector<WorkerChannel> next) {
+  void assign(std::vector<WorkerChannel> next, uint64_t upload_limit) {
+    if (engine.upload_limit() != upload_limit) {
+      engine.set_upload_limit(upload_limit);
+      spdlog::info("worker {}: upload capped at {} bytes/s (0: none)", ::getpid(), upload_limit);
+    }
     std::set<InfoHash> kept;
     for (const auto& c : next) kept.insert(c.info_hash);
     for (const auto& c : channels)
@@ -70,6 +74,7 @@ struct Worker {
     r.pid = static_cast<int>(::getpid());
     r.peer_port = engine.peer_port();
     r.peers = engine.stats().peers;
+    r.upload_limit = engine.upload_limit();
     for (const auto& c : channels) {
       ChannelReport cr;
       cr.info_hash = c.info_hash;
@@ -137,7 +142,7 @@ int run_worker(const WorkerOptions& options) {
         spdlog::error("worker {}: bad control message: {}", ::getpid(), why);
         continue;
       }
-      if (m->op == ControlMessage::Op::assign) worker->assign(std::move(m->channels));
+      if (m->op == ControlMessage::Op::assign) worker->assign(std::move(m->channels), m->upload_limit);
       else if (m->op == ControlMessage::Op::stats) ok = write_all(fd, worker->report());
     }
     if (!ok) break;

@@ -334,10 +334,12 @@ struct WorkerPool::Impl {
     channels = std::move(next);
   }
 
-  // Which channels each live worker seeds; sends the assignments that changed.
+  // Which channels each live worker seeds, and its share of the bandwidth; sends the
+  // assignments that changed.
   void assign() {
     size_t live = 0;
     for (auto& s : slots) live += s.live() ? 1 : 0;
+    const uint64_t upload_limit = live > 0 ? upload_limit_share(bandwidth, live) : 0;
     struct Pick {
       const Entry* entry;
       catalog::TorrentPtr torrent;
@@ -367,7 +369,7 @@ struct WorkerPool::Impl {
       Slot& s = slots[i];
       if (!s.live()) continue;
       // What the worker is told, without the info dictionaries: only a change is encoded.
-      std::string signature;
+      std::string signature = std::to_string(upload_limit) + "|";
       for (const auto& p : per[i]) {
         signature += p.torrent->info_hash.hex() + p.torrent->root + ":" +
                      std::to_string(p.entry->channel.spec.max_connections);
@@ -384,7 +386,7 @@ struct WorkerPool::Impl {
                         std::move(p.trackers)});
         s.assigned.insert(t.info_hash);
       }
-      s.outbox += encode_assign(list);
+      s.outbox += encode_assign(list, upload_limit);
     }
   }
 
@@ -475,6 +477,7 @@ struct WorkerPool::Impl {
     if (!s.report) return w;
     w.peer_port = s.report->peer_port;
     w.peers = s.report->peers;
+    w.upload_limit = s.report->upload_limit;
     for (const auto& r : s.report->channels) {
       const Entry* e = entry_of(r.info_hash);
       if (!e || !s.assigned.count(r.info_hash)) continue;  // left since the report
@@ -625,7 +628,11 @@ std::optional<WorkerStats> WorkerPool::restart(int pid) {
 
 int WorkerPool::configure(std::optional<double> bandwidth, std::optional<int> workers) {
   std::lock_guard lock(impl_->mutex);
-  if (bandwidth) impl_->bandwidth = bandwidth;
+  if (bandwidth) {
+    impl_->bandwidth = bandwidth;
+    impl_->assign();  // each live worker's share changes
+    for (auto& s : impl_->slots) impl_->flush(s);
+  }
   if (workers && *workers > 0) {
     impl_->target = std::clamp(*workers, 1, 64);
     impl_->wake();

@@ -163,6 +163,16 @@ TEST(PingRequest, Fields) {
     EXPECT_EQ(parse_ping_request(bad).status, 400) << bad;
 }
 
+TEST(UploadLimitShare, MegabitsSharedEvenlyNeverZeroForAPositiveBandwidth) {
+  EXPECT_EQ(upload_limit_share(std::nullopt, 1), 0u);  // no bandwidth given: no cap
+  EXPECT_EQ(upload_limit_share(0.0, 3), 0u);           // 0 removes the cap
+  EXPECT_EQ(upload_limit_share(200.0, 1), 25000000u);  // 1 Mbit = 10^6 bits
+  EXPECT_EQ(upload_limit_share(24.0, 3), 1000000u);
+  EXPECT_EQ(upload_limit_share(1e7, 64), 19531250000u);
+  EXPECT_EQ(upload_limit_share(1e-9, 64), 1u);  // a tiny cap is still a cap
+  EXPECT_EQ(upload_limit_share(100.0, 0), 0u);
+}
+
 TEST(SelectActive, HighestPriorityThenEarliestUnderTheCap) {
   std::vector<Ranked> c = {{0, 0}, {5, 1}, {5, 2}, {-1, 3}, {9, 4}};
   EXPECT_EQ(select_active(c, 0), std::vector<bool>(5, true));
@@ -209,13 +219,14 @@ TEST(Control, AssignRoundTripsWithBinaryInfo) {
   c.root = "/srv/lib/film";
   c.max_connections = 40;
   c.trackers = {"http://t.example/announce"};
-  std::string line = encode_assign({c, c});
+  std::string line = encode_assign({c, c}, 625000);
   ASSERT_EQ(line.back(), '\n');
   EXPECT_EQ(line.find('\n'), line.size() - 1);  // one line, whatever the bytes
   auto m = decode_control(std::string_view(line).substr(0, line.size() - 1));
   ASSERT_TRUE(m);
   ASSERT_EQ(m->op, ControlMessage::Op::assign);
   ASSERT_EQ(m->channels.size(), 2u);
+  EXPECT_EQ(m->upload_limit, 625000u);
   const WorkerChannel& d = m->channels[1];
   EXPECT_EQ(d.info_hash, c.info_hash);
   EXPECT_EQ(d.name, c.name);
@@ -231,6 +242,7 @@ TEST(Control, ReportRoundTrips) {
   r.pid = 4242;
   r.peer_port = 6883;
   r.peers = 7;
+  r.upload_limit = 500000;
   ChannelReport c;
   c.info_hash = *InfoHash::from_hex(kHex);
   c.peers = 7;
@@ -246,6 +258,7 @@ TEST(Control, ReportRoundTrips) {
   ASSERT_EQ(m->op, ControlMessage::Op::report);
   EXPECT_EQ(m->report.pid, 4242);
   EXPECT_EQ(m->report.peer_port, 6883);
+  EXPECT_EQ(m->report.upload_limit, 500000u);
   ASSERT_EQ(m->report.channels.size(), 1u);
   EXPECT_EQ(m->report.channels[0].uploaded, uint64_t{5} << 33);
   EXPECT_TRUE(m->report.channels[0].complete);
@@ -256,9 +269,13 @@ TEST(Control, ReportRoundTrips) {
 
 TEST(Control, RefusesWhatIsNotAMessage) {
   for (std::string bad : {"", "{", "[]", "{\"op\":\"reboot\"}", "{\"op\":\"assign\"}",
+                          "{\"op\":\"assign\",\"channels\":[]}",
+                          "{\"op\":\"assign\",\"channels\":[],\"uploadLimit\":-1}",
+                          "{\"op\":\"assign\",\"channels\":[],\"uploadLimit\":1.5}",
                           "{\"op\":\"assign\",\"channels\":[{\"infoHash\":\"xyz\"}]}",
-                          "{\"op\":\"report\",\"pid\":\"1\",\"peerPort\":1,\"peers\":0,\"channels\":[]}",
-                          "{\"op\":\"report\",\"pid\":1,\"peerPort\":70000,\"peers\":0,\"channels\":[]}"}) {
+                          "{\"op\":\"report\",\"pid\":\"1\",\"peerPort\":1,\"peers\":0,\"uploadLimit\":0,\"channels\":[]}",
+                          "{\"op\":\"report\",\"pid\":1,\"peerPort\":70000,\"peers\":0,\"uploadLimit\":0,\"channels\":[]}",
+                          "{\"op\":\"report\",\"pid\":1,\"peerPort\":1,\"peers\":0,\"channels\":[]}"}) {
     std::string why;
     EXPECT_FALSE(decode_control(bad, &why)) << bad;
     EXPECT_FALSE(why.empty()) << bad;
