@@ -62,7 +62,8 @@ function drawWorkers (workers) {
     return el('tr', { 'data-pid': w.pid, 'data-state': w.state, 'data-restarts': w.restarts, 'data-started': w.started },
       td(w.pid), td(w.state, w.state), td(new Date(w.started * 1000).toLocaleString()), td(w.restarts, 'n'),
       td(num(w.cpu, 1), 'n'), td(size(w.rss), 'n'), td(w.channels.length, 'n'), td(w.peers, 'n'), td(w.peerPort || '—', 'n'),
-      td(size(w.uploaded), 'n'), td(rate(w.uploadRate), 'n'), el('td', {}, stop, restart))
+      td(size(w.uploaded), 'n'),
+      td(w.uploadLimit ? `${rate(w.uploadRate)} of ${rate(w.uploadLimit)}` : rate(w.uploadRate), 'n'), el('td', {}, stop, restart))
   }))
 }
 

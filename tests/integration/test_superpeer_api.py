@@ -228,7 +228,7 @@ def test_bodies_and_status_codes(library, server_factory):
         s = stats(srv)
         assert [w["pid"] for w in s["workers"]] == [pid]
         w = s["workers"][0]
-        for key in ("state", "started", "restarts", "cpu", "rss", "peers", "uploaded", "uploadRate", "channels"):
+        for key in ("state", "started", "restarts", "cpu", "rss", "peers", "uploaded", "uploadRate", "uploadLimit", "channels"):
             assert key in w, w
         assert w["state"] == "running" and w["rss"] > 1000 and w["cpu"] >= 0  # rss in KB
 

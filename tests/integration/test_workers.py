@@ -303,10 +303,14 @@ def test_dashboard_shows_both_workers_and_restart_gives_a_new_pid(five, server_f
     srv = server(server_factory, root, CHANNEL_WORKERS=1)
     with srv.running():
         seed_all(srv, sorted(FILES)[:2])
-        before = wait_stats(srv, running(2, 2), "two workers seeding")
+        assert ok(api(srv, "POST", "/ping", {"bandwidth": 16})) == {"workers": 2}
+        before = wait_stats(srv, lambda s: running(2, 2)(s) and all(w["uploadLimit"] == 976.5 for w in s["workers"]),
+                            "two workers seeding, each capped at 8 Mbit/s")
         res = W.run_node("ui_check.mjs", ["--url", f"{srv.base}/ui?token={TOKEN}&interval=500", "--channels", 2,
                                           "--workers", 2, "--timeout", 60], timeout=90)
         assert res.get("ok") and res.get("returncode") == 0, f"dashboard check failed:\n{json.dumps(res, indent=1)}"
+        # the upload-rate cell shows the cap: 1,000,000 bytes/s
+        assert all(w["cells"][10].endswith(" of 976.5 KB/s") for w in res["before"]["workers"]), res["before"]
         old = {w["pid"] for w in before["workers"]}
         after = {w["pid"] for w in res["after"]["workers"]}
         assert len(after) == 2 and len(after - old) == 1 and res["restarted"]["pid"] in after - old
