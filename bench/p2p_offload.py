@@ -440,8 +440,8 @@ def cmd_report(a):
           f"{'server MiB':>10} {'srv-side MiB':>12} {'stalls':>6} {'stall s':>7} {'start s p50/max':>15} {'done':>5}"
     print(hdr)
     for out, t, srv in runs:
-        side = srv.get("web", 0) + srv.get("seed", 0)
-        note = "" if srv.get("web") is not None else " (seed only)"
+        side = sum(v for v in srv.values() if v is not None)
+        note = " (seed only)" if list(srv) == ["seed"] else ""
         print(f"{out['label']:<{width}} {100 * t['share']:6.1f}% {mib(t['web']):8.1f} {mib(t['seed']):8.1f} "
               f"{mib(t['peer']):8.1f} {mib(t['lost']):6.1f} {mib(t['server']):10.1f} "
               f"{mib(side):12.1f}{note:<0} {t['stalls']:6d} {t['stall_time']:7.1f} "
@@ -513,7 +513,7 @@ def main():
     m.add_argument("--out", required=True)
     r = sub.add_parser("report")
     r.add_argument("--results", nargs="+", required=True)
-    r.add_argument("--server-bytes", nargs="+", required=True, help="JSON per result: {web, seed}")
+    r.add_argument("--server-bytes", nargs="+", required=True, help="JSON per result: {web or http, seed}")
     a = ap.parse_args()
     return {"swarm": cmd_swarm, "seed": cmd_seed, "make": cmd_make, "report": cmd_report}[a.cmd](a)
 

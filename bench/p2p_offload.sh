@@ -217,15 +217,17 @@ run_seedcast() {  # run_seedcast N ENV: configuration N
     curl -fsS -o "$d/video.torrent" "$base/torrent/$ih.torrent" || die "GET /torrent/$ih.torrent failed"
     PIECE_LENGTH=$("$PY" -c 'import libtorrent as lt,sys; print(lt.torrent_info(sys.argv[1]).piece_length())' "$d/video.torrent")
     log "seedcast pid $sc_pid on :$port, engine :$peer_port, ih $ih, piece $((PIECE_LENGTH / 1024)) KiB ($SEEDCAST_ENV)"
-    local up0 up1
+    local up0 up1 http0 http1
     up0=$(metric "$base" seedcast_seed_uploaded_bytes_total)
+    http0=$(metric "$base" seedcast_http_sent_bytes_total)
     run_swarm "seedcast: $SEEDCAST_ENV" "$d/video.torrent" "$d/result.json"
     up1=$(metric "$base" seedcast_seed_uploaded_bytes_total)
+    http1=$(metric "$base" seedcast_http_sent_bytes_total)
     kill -0 "$sc_pid" 2>/dev/null || die "seedcast died during the run"
     stop_pid "$sc_pid"
     RESULTS+=("$d/result.json")
-    # seedcast counts no web-seed bytes yet: the server side shows its BitTorrent seed only
-    SERVER_BYTES+=("{\"seed\": $((up1 - up0))}")
+    # http: every HTTP response (web seed, tracker announces, .torrent), heads included
+    SERVER_BYTES+=("{\"http\": $((http1 - http0)), \"seed\": $((up1 - up0))}")
 }
 
 # seedcast first when it runs: the baseline then uses the piece size seedcast chose for the file

@@ -887,3 +887,30 @@ def test_markup_and_control_characters_escaped(fresh_library, server_factory):
             for f in cat[tname]["files"]:
                 r = srv.get(urllib.parse.urlsplit(f["url"]).path)
                 assert r.status == 200, f"JSON url {f['url']}: {r.describe()}"
+
+
+def test_metrics_count_every_byte_of_http_responses(library, server_factory):
+    """seedcast_http_sent_bytes_total grows by exactly the bytes of the responses in between:
+    what the operator's HTTP egress is. No engine (PEER_PORT=-1): its tracker announces would be
+    HTTP responses too."""
+    srv = server_factory(library.root, PEER_PORT="-1")
+    with srv.running():
+        def exchange(target, extra=""):
+            raw = H.raw_exchange(srv.port, f"GET {target} HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n"
+                                 .encode())
+            assert raw.startswith(b"HTTP/1.1 2"), raw[:200]
+            return raw
+
+        def sent(raw):
+            body = H.parse_raw_response(raw)[2].decode()
+            return int(next(line.split()[1] for line in body.splitlines()
+                            if line.startswith("seedcast_http_sent_bytes_total ")))
+
+        ih = srv.ih(H.SINGLE_NAME)  # an HTTP request too: before the first count
+        first = exchange("/metrics")
+        file = exchange(f"/file/{ih}/{H.SINGLE_NAME}", "Range: bytes=1000-200999\r\n")
+        assert len(H.parse_raw_response(file)[2]) == 200000
+        torrent = exchange(f"/torrent/{ih}.torrent")
+        second = exchange("/metrics")
+        # the first /metrics answer was counted after its value was taken; the second's is not
+        assert sent(second) - sent(first) == len(first) + len(file) + len(torrent)

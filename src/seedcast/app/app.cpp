@@ -379,6 +379,9 @@ std::string App::metrics() const {
          static_cast<double>(s.failed));
   metric("seedcast_tracker_peers", "gauge", "Peers in the tracker's swarms.", static_cast<double>(m.tracker->peers()));
   metric("seedcast_tracker_swarms", "gauge", "Swarms the tracker knows.", static_cast<double>(m.tracker->swarms()));
+  metric("seedcast_http_sent_bytes_total", "counter",
+         "Bytes of HTTP responses (heads and bodies: web seed, .torrent files, API) written since start.",
+         static_cast<double>(m.server->sent_bytes()));
   auto o = m.origin->stats();
   metric("seedcast_origin_fetches_total", "counter", "Files fetched from URLs since start.", static_cast<double>(o.fetches));
   metric("seedcast_origin_failures_total", "counter", "URL fetches that failed since start.", static_cast<double>(o.failures));

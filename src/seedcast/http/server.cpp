@@ -32,6 +32,11 @@ struct Server::Impl {
   std::shared_ptr<detail::Shared> shared;
   std::unique_ptr<asio::steady_timer> grace;  // on contexts[0], during shutdown()
 
+  uint64_t sent_bytes() const {
+    uint64_t n = 0;
+    for (const auto& l : lives) n += l->sent_bytes.load(std::memory_order_relaxed);
+    return n;
+  }
   size_t connections() const {
     size_t n = 0;
     for (const auto& l : lives) n += l->size();
@@ -167,6 +172,8 @@ uint16_t Server::listen() {
   }
   return port;
 }
+
+uint64_t Server::sent_bytes() const { return impl_->sent_bytes(); }
 
 std::vector<std::string> Server::urls() const {
   std::vector<std::string> out;

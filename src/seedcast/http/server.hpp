@@ -41,6 +41,9 @@ class Server {
   // port is 0). Throws std::runtime_error when no address can be bound.
   uint16_t listen();
   std::vector<std::string> urls() const;  // e.g. http://127.0.0.1:8002
+  // Bytes of HTTP responses (heads and bodies, files included) written to sockets since start;
+  // WebSocket frames are not counted. Cheap, thread-safe.
+  uint64_t sent_bytes() const;
 
   // Runs the I/O threads and returns once stop() was called, or shutdown() finished, and they
   // have ended.

@@ -56,6 +56,7 @@ asio::awaitable<error_code> send_all(Connection& c, std::string_view data, bool 
                        MSG_NOSIGNAL | (more ? MSG_MORE : 0));
     if (n >= 0) {
       data.remove_prefix(static_cast<size_t>(n));
+      c.live.sent(static_cast<size_t>(n));
       c.progress();
       continue;
     }
@@ -75,6 +76,7 @@ asio::awaitable<error_code> send_file(Connection& c, int fd, uint64_t offset, ui
     ssize_t n = ::sendfile(c.socket.native_handle(), fd, &off, chunk);
     if (n > 0) {
       length -= static_cast<uint64_t>(n);
+      c.live.sent(static_cast<size_t>(n));
       c.progress();
       continue;
     }

@@ -3,6 +3,7 @@
 // the connection's io_context.
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,9 +34,13 @@ struct Live {
   // connection is left (maybe before drain() returns).
   void drain(std::function<void()> drained);
   size_t size() const { return count.load(std::memory_order_relaxed); }
+  // Bytes of HTTP responses (head and body) this context wrote to sockets. Its thread is the
+  // only writer, so a relaxed load and store do (no locked add per send).
+  void sent(size_t n) { sent_bytes.store(sent_bytes.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
 
   Connection* head = nullptr;
   std::atomic<size_t> count{0};
+  std::atomic<uint64_t> sent_bytes{0};
   bool draining = false;
   std::function<void()> on_drained;
 };
