@@ -233,6 +233,27 @@ def test_bodies_and_status_codes(library, server_factory):
         assert w["state"] == "running" and w["rss"] > 1000 and w["cpu"] >= 0  # rss in KB
 
 
+def test_a_restarted_server_keeps_the_channels_and_the_bandwidth(library, server_factory):
+    """The last good /seed list and the last /ping bandwidth are kept in DATA_DIR: after a
+    restart the same channels are seeded and the upload cap applies again."""
+    srv = server_factory(library.root, ACCESS_TOKEN=TOKEN)
+    with srv.running():
+        ch = b64(srv.ih(H.SINGLE_NAME))
+        ok(api(srv, "POST", "/seed", {"list": [{"channel": ch, "label": "kept"}]}))
+        wait_channel(srv, ch, lambda c: c["state"] == "seeding", "the clip seeding")
+        assert ok(api(srv, "POST", "/ping", {"bandwidth": 40})) == {"workers": 1}
+        assert ok(api(srv, "POST", "/ping", {"workers": 1})) == {"workers": 1}  # no bandwidth: kept as is
+        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [4882.8]  # 5,000,000 bytes/s
+    with srv.running():
+        c = wait_channel(srv, ch, lambda c: c["state"] == "seeding", "the clip seeding after the restart")
+        assert c["label"] == "kept"
+        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [4882.8]
+        assert ok(api(srv, "POST", "/ping", {"bandwidth": 0})) == {"workers": 1}
+    with srv.running():
+        wait_channel(srv, ch, lambda c: c["state"] == "seeding", "the clip seeding after the second restart")
+        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [0]
+
+
 def test_seed_library_channels_stats_stop_restart(library, server_factory, tmp_path, tracker_log):
     srv = server_factory(library.root, ACCESS_TOKEN=TOKEN)
     with srv.running():

@@ -314,7 +314,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
                                        m.config.signal2});
   }
   m.api = {&m.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir,
-           m.config.data_dir + "/superpeer-seed.json"};
+           m.config.data_dir + "/superpeer-seed.json", m.config.data_dir + "/superpeer-bandwidth.json"};
   superpeer::add_routes(m.server->router(), m.api);
   m.webseed->add_routes(m.server->router());
   web::add_routes(m.server->router(), *m.catalog, {m.config.public_url, m.config.web_dir});

@@ -137,9 +137,10 @@ std::optional<int> parse_pid(std::string_view s) {
 Response no_engine() { return Response::error(409, "this server has no BitTorrent engine (PEER_PORT=-1)"); }
 
 // The body of the last good POST /seed, written whole or not at all.
-void keep(const ApiOptions& o, const std::string& body) {
-  if (o.state_file.empty()) return;
-  const std::string tmp = o.state_file + ".tmp";
+// Replaces `file` with `body` (write, then rename); nothing when `file` is empty.
+void keep(const std::string& file, const std::string& body) {
+  if (file.empty()) return;
+  const std::string tmp = file + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << body;
@@ -148,7 +149,7 @@ void keep(const ApiOptions& o, const std::string& body) {
       return;
     }
   }
-  if (std::rename(tmp.c_str(), o.state_file.c_str()) != 0) spdlog::warn("superpeer: cannot write {}", o.state_file);
+  if (std::rename(tmp.c_str(), file.c_str()) != 0) spdlog::warn("superpeer: cannot write {}", file);
 }
 
 asio::awaitable<Response> seed(std::shared_ptr<const ApiOptions> o, std::string body) {
@@ -179,7 +180,7 @@ asio::awaitable<Response> seed(std::shared_ptr<const ApiOptions> o, std::string 
   json list = json::array();
   for (const auto& c : channels) list.push_back({{"channel", c.spec.channel}, {"infoHash", c.info_hash.hex()}});
   o->seeder->seed(std::move(channels));
-  keep(*o, body);
+  keep(o->state_file, body);
   co_return ok({{"list", list}});
 }
 
@@ -246,6 +247,17 @@ Response ui(const ApiOptions& o, const Request& req) {
 }  // namespace
 
 std::thread restore_channels(ApiOptions options) {
+  if (std::ifstream kept(options.bandwidth_file, std::ios::binary); options.seeder && kept) {
+    std::stringstream ss;
+    ss << kept.rdbuf();
+    PingRequest p = parse_ping_request(ss.str());
+    if (p.status != 200 || !p.bandwidth) {
+      spdlog::warn("superpeer: {} ignored: {}", options.bandwidth_file, p.bandwidth ? p.error : "no bandwidth");
+    } else {
+      options.seeder->configure(p.bandwidth, std::nullopt);
+      spdlog::info("superpeer: upload capped at {} Mbit/s again ({})", *p.bandwidth, options.bandwidth_file);
+    }
+  }
   std::ifstream in(options.state_file, std::ios::binary);
   if (options.state_file.empty() || !options.seeder || !in) return {};
   std::stringstream ss;
@@ -276,6 +288,7 @@ void add_routes(http::Router& router, ApiOptions options) {
     PingRequest p = parse_ping_request(req.body);
     if (p.status != 200) co_return Response::error(p.status, p.error);
     int workers = o->seeder ? o->seeder->configure(p.bandwidth, p.workers) : 0;
+    if (o->seeder && p.bandwidth) keep(o->bandwidth_file, json{{"bandwidth", *p.bandwidth}}.dump() + "\n");
     co_return ok({{"workers", workers}});
   });
   router.add({Method::post}, "/seed", [o](Request& req) -> asio::awaitable<Response> {

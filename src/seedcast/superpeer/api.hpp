@@ -33,13 +33,17 @@ struct ApiOptions {
   // Where the last good POST /seed body is kept, so a restart seeds the same channels; empty:
   // nowhere.
   std::string state_file;
+  // Where the last POST /ping bandwidth is kept ({"bandwidth": Mbit/s}), so a restart keeps the
+  // upload cap; empty: nowhere.
+  std::string bandwidth_file;
 };
 
 void add_routes(http::Router& router, ApiOptions options);
 
-// Seeds again the list the last good POST /seed left in `options.state_file`, on a thread of its
-// own (a URL channel may wait for its origin). Join it before the seeder goes. A missing file
-// is no list; a bad one is logged and ignored.
+// Applies the bandwidth kept in `options.bandwidth_file` (at once), and seeds again the list the
+// last good POST /seed left in `options.state_file`, on a thread of its own (a URL channel may
+// wait for its origin). Join it before the seeder goes. A missing file is nothing to restore; a
+// bad one is logged and ignored.
 std::thread restore_channels(ApiOptions options);
 
 // Whether a request comes from this machine (127.0.0.0/8, ::1, v4-mapped loopback).
