@@ -633,7 +633,8 @@ void Engine::set_upload_limit(uint64_t bytes_per_second) {
 }
 
 uint64_t Engine::upload_limit() const {
-  return static_cast<uint64_t>(std::max(0, impl_->session->get_settings().get_int(lt::settings_pack::upload_rate_limit)));
+  const int limit = impl_->session->get_settings().get_int(lt::settings_pack::upload_rate_limit);
+  return static_cast<uint64_t>(std::max(0, limit));
 }
 
 Stats Engine::stats() const {

@@ -172,7 +172,8 @@ class Engine {
   // nullopt when `h` is not in the engine. Asks libtorrent (blocks on its thread briefly).
   std::optional<TorrentStats> torrent_stats(const InfoHash& h) const;
   // Caps the engine's BitTorrent upload at `bytes_per_second` over all its peers, those on local
-  // networks too (the engine puts every address in libtorrent's global peer class); 0: no cap. The super peer's POST /ping bandwidth. Thread-safe.
+  // networks too (the engine puts every address in libtorrent's global peer class); 0: no cap.
+  // The super peer's POST /ping bandwidth. Thread-safe.
   void set_upload_limit(uint64_t bytes_per_second);
   // The cap the session applies now, read back from libtorrent; 0: none.
   uint64_t upload_limit() const;
