@@ -4,9 +4,11 @@ handshake, bitfield, unchoke, request -> piece. Real clients verify; this one is
 
     liar = Liar(info_hash_bytes, data, piece_length); liar.port; ...; liar.close()
 
-With `hold=(b, g)`, requests for piece b wait until every block of piece g went out, so a test
-can count on piece g arriving whole before a corrupt piece b fails its hash (after which the
-client may ban this peer).
+With `hold=(b, g)`, the liar claims piece b only once every block of piece g went out (its
+bitfield lacks b; a HAVE follows), so a test can count on piece g arriving whole before a
+corrupt piece b fails its hash (after which the client may ban this peer). Claiming b and
+holding its requests instead could fill the client's request queue with them, piece g never
+asked for: a deadlock until the client gives up.
 """
 import socket
 import struct
@@ -56,9 +58,10 @@ class Liar:
             conn.sendall(b"\x13BitTorrent protocol" + b"\0" * 8 + self.info_hash + b"-XX0000-liarliarliar")
             bits = bytearray((self.num_pieces + 7) // 8)
             for i in range(self.num_pieces):
-                bits[i // 8] |= 0x80 >> (i % 8)
+                if not (self.hold and i == self.hold[0]):
+                    bits[i // 8] |= 0x80 >> (i % 8)
             conn.sendall(struct.pack(">IB", 1 + len(bits), 5) + bytes(bits) + struct.pack(">IB", 1, 1))
-            held, good_left = [], 0
+            good_left = 0
             if self.hold:
                 good_left = min(self.piece_length, len(self.data) - self.hold[1] * self.piece_length)
 
@@ -68,8 +71,10 @@ class Liar:
                 block = self.data[off:off + size]
                 conn.sendall(struct.pack(">IBII", 9 + len(block), 7, index, begin) + block)
                 self.served += 1
-                if self.hold and index == self.hold[1]:
+                if self.hold and index == self.hold[1] and good_left > 0:
                     good_left -= len(block)
+                    if good_left <= 0:  # piece g is out: now claim piece b
+                        conn.sendall(struct.pack(">IBI", 5, 4, self.hold[0]))
 
             while not self.closed:
                 (length,) = struct.unpack(">I", self._read(conn, 4))
@@ -77,15 +82,7 @@ class Liar:
                     continue  # keep-alive
                 msg = self._read(conn, length)
                 if msg[0] == 6 and length == 13:  # request
-                    index, begin, size = struct.unpack(">III", msg[1:])
-                    if self.hold and index == self.hold[0] and good_left > 0:
-                        held.append((index, begin, size))
-                        continue
-                    send(index, begin, size)
-                    if good_left <= 0 and held:
-                        for r in held:
-                            send(*r)
-                        held.clear()
+                    send(*struct.unpack(">III", msg[1:]))
         except (ConnectionError, OSError, struct.error):
             pass
         finally:
