@@ -441,10 +441,9 @@ def cmd_report(a):
     print(hdr)
     for out, t, srv in runs:
         side = sum(v for v in srv.values() if v is not None)
-        note = " (seed only)" if list(srv) == ["seed"] else ""
         print(f"{out['label']:<{width}} {100 * t['share']:6.1f}% {mib(t['web']):8.1f} {mib(t['seed']):8.1f} "
               f"{mib(t['peer']):8.1f} {mib(t['lost']):6.1f} {mib(t['server']):10.1f} "
-              f"{mib(side):12.1f}{note:<0} {t['stalls']:6d} {t['stall_time']:7.1f} "
+              f"{mib(side):12.1f} {t['stalls']:6d} {t['stall_time']:7.1f} "
               f"{t['startup_median']!s:>7}/{t['startup_max']!s:<7} {t['finished']:>2}/{out['viewers']}")
     for out, t, srv in runs:
         parts = ", ".join(f"{k} {mib(v):.1f} MiB" for k, v in srv.items() if v is not None)

@@ -53,6 +53,11 @@ def stats(srv):
     return ok(api(srv, "GET", "/stats"))
 
 
+def upload_limits(srv):
+    """Each worker's upload cap, KB/s (0: none)."""
+    return [w["uploadLimit"] for w in stats(srv)["workers"]]
+
+
 def channel(srv, ch):
     return ok(api(srv, "GET", "/stats/" + urllib.parse.quote(ch, safe="")))
 
@@ -188,13 +193,13 @@ def test_bodies_and_status_codes(library, server_factory):
     with srv.running():
         pid = srv.proc.pid
         # bandwidth caps the engine's upload: 200 Mbit/s = 25,000,000 bytes/s, shown in KB/s
-        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [0]
+        assert upload_limits(srv) == [0]
         assert ok(api(srv, "POST", "/ping", {"bandwidth": 200, "workers": 0})) == {"workers": 1}
-        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [24414.0]
+        assert upload_limits(srv) == [24414.0]
         assert ok(api(srv, "POST", "/ping", b"")) == {"workers": 1}
-        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [24414.0]
+        assert upload_limits(srv) == [24414.0]
         assert ok(api(srv, "POST", "/ping", {"bandwidth": 0})) == {"workers": 1}
-        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [0]
+        assert upload_limits(srv) == [0]
         error(api(srv, "POST", "/ping", {"bandwidth": "fast"}), 400, "bandwidth")
         error(api(srv, "POST", "/ping", {"colour": 1}), 400, "unknown field")
         ih = srv.ih(H.SINGLE_NAME)
@@ -243,15 +248,15 @@ def test_a_restarted_server_keeps_the_channels_and_the_bandwidth(library, server
         wait_channel(srv, ch, lambda c: c["state"] == "seeding", "the clip seeding")
         assert ok(api(srv, "POST", "/ping", {"bandwidth": 40})) == {"workers": 1}
         assert ok(api(srv, "POST", "/ping", {"workers": 1})) == {"workers": 1}  # no bandwidth: kept as is
-        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [4882.8]  # 5,000,000 bytes/s
+        assert upload_limits(srv) == [4882.8]  # 5,000,000 bytes/s
     with srv.running():
         c = wait_channel(srv, ch, lambda c: c["state"] == "seeding", "the clip seeding after the restart")
         assert c["label"] == "kept"
-        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [4882.8]
+        assert upload_limits(srv) == [4882.8]
         assert ok(api(srv, "POST", "/ping", {"bandwidth": 0})) == {"workers": 1}
     with srv.running():
         wait_channel(srv, ch, lambda c: c["state"] == "seeding", "the clip seeding after the second restart")
-        assert [w["uploadLimit"] for w in stats(srv)["workers"]] == [0]
+        assert upload_limits(srv) == [0]
 
 
 def test_seed_library_channels_stats_stop_restart(library, server_factory, tmp_path, tracker_log):

@@ -70,7 +70,6 @@ struct EngineSeeder::Impl {
   bool running = true;
   int64_t started = std::time(nullptr);
   int restarts = 0;
-  std::optional<double> bandwidth;
   CpuMeter cpu;
 
   Impl(engine::Engine& e, const catalog::Catalog& c, EngineSeederOptions o) : engine(e), catalog(c), options(o) {}
@@ -210,11 +209,8 @@ std::optional<WorkerStats> EngineSeeder::restart(int pid) {
 }
 
 int EngineSeeder::configure(std::optional<double> bandwidth, std::optional<int> workers) {
-  std::lock_guard lock(impl_->mutex);
-  if (bandwidth) {
-    impl_->bandwidth = bandwidth;
-    impl_->engine.set_upload_limit(upload_limit_share(bandwidth, 1));
-  }
+  // The engine keeps the cap; /stats reads it back from there.
+  if (bandwidth) impl_->engine.set_upload_limit(upload_limit_share(bandwidth, 1));
   if (workers && *workers > 1)
     spdlog::warn("superpeer: /ping asked for {} workers; this server runs in single-process mode (workers=0)",
                  *workers);

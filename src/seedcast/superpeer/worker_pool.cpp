@@ -339,7 +339,7 @@ struct WorkerPool::Impl {
   void assign() {
     size_t live = 0;
     for (auto& s : slots) live += s.live() ? 1 : 0;
-    const uint64_t upload_limit = live > 0 ? upload_limit_share(bandwidth, live) : 0;
+    const uint64_t upload_limit = upload_limit_share(bandwidth, live);  // 0 when none is live
     struct Pick {
       const Entry* entry;
       catalog::TorrentPtr torrent;
