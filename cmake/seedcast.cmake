@@ -6,6 +6,11 @@ add_compile_definitions(TORRENT_LINKING_SHARED BOOST_ASIO_ENABLE_CANCELIO BOOST_
                         TORRENT_USE_OPENSSL TORRENT_USE_LIBCRYPTO TORRENT_SSL_PEERS
                         OPENSSL_NO_SSL2 BOOST_ALL_NO_LIB
                         BOOST_BEAST_USE_STD_STRING_VIEW SPDLOG_FMT_EXTERNAL)
+# Boost 1.74's Asio detects C++20 coroutines for GCC only; clang 14 with libstdc++ has them too.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  add_compile_definitions(BOOST_ASIO_HAS_CO_AWAIT=1 BOOST_ASIO_HAS_STD_COROUTINE=1)
+  add_compile_options(-Wno-unknown-warning-option)
+endif()
 add_compile_options(-Wall -Wextra -Wno-unused-parameter -Wno-mismatched-new-delete -Wno-missing-field-initializers)
 
 find_program(CCACHE_PROGRAM ccache)
@@ -18,7 +23,18 @@ if(SEEDCAST_HAVE_LLD)
   add_link_options(-fuse-ld=lld)
 endif()
 
-if(SEEDCAST_SANITIZE)
+if(SEEDCAST_FUZZ)
+  # The libFuzzer build (scripts/fuzz): every library instrumented for coverage and checked by
+  # ASan+UBSan; the fuzz targets add libFuzzer's main.
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "SEEDCAST_FUZZ needs clang: -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  # -fsanitize=function is left out: clang 14 cannot emit its prologue data for the split
+  # functions of C++20 coroutines ("Cannot represent a difference across sections").
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+elseif(SEEDCAST_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()

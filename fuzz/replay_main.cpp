@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   size_t n = 0;
   for (int i = 1; i < argc; ++i) {
     std::filesystem::path root(argv[i]);
+    if (!std::filesystem::exists(root)) continue;  // a target with no regression files yet
     auto run = [&](const std::filesystem::path& p) {
       std::ifstream in(p, std::ios::binary);
       std::string bytes((std::istreambuf_iterator<char>(in)), {});

@@ -90,38 +90,15 @@ void remember(const Options& o, const InfoHash& h, const std::string& line) {
 
 Response add(const Options& o, const Request& req) {
   if (!o.engine) return Response::error(409, "this server has no BitTorrent engine (PEER_PORT=-1)");
-  std::string_view body = req.body;
-  std::string magnet, hash;
-  result<InfoHash> r = fail(make_error(errc::bad_info_hash));
-  if (!body.empty() && body.front() == 'd') {
-    r = o.engine->add_torrent_file(body);
-    if (!r) return Response::error(400, "not a valid .torrent file (v1 info-hash needed)");
-  } else {
-    std::string_view text = trim(body);
-    if (!text.empty() && text.front() == '{') {
-      auto j = nlohmann::json::parse(text, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) return Response::error(400, "malformed JSON");
-      if (auto m = j.find("magnet"); m != j.end() && m->is_string()) magnet = m->get<std::string>();
-      else if (auto h = j.find("infoHash"); h != j.end() && h->is_string()) hash = h->get<std::string>();
-      else return Response::error(400, "JSON body wants \"magnet\" or \"infoHash\"");
-    } else if (text.rfind("magnet:", 0) == 0) {
-      magnet = std::string(text);
-    } else {
-      hash = std::string(text);
-    }
-    if (!magnet.empty()) {
-      if (magnet.find_first_of("\r\n") != std::string::npos) return Response::error(400, "a magnet URI is one line");
-      r = o.engine->add_magnet(magnet);
-      if (!r) return Response::error(400, "not a magnet URI with a v1 info-hash (xt=urn:btih:…)");
-    } else {
-      auto h = InfoHash::from_hex(hash);
-      if (!h) return Response::error(400, "expected a magnet URI, a .torrent file or 40 hex digits");
-      r = o.engine->add_info_hash(*h);
-      if (!r) return Response::error(500, "the engine could not add it");
-    }
-  }
+  auto parsed = parse_add_body(req.body);
+  if (auto* why = std::get_if<std::string>(&parsed)) return Response::error(400, *why);
+  const AddRequest& a = std::get<AddRequest>(parsed);
+  result<InfoHash> r = a.kind == AddRequest::Kind::torrent_file ? o.engine->add_torrent_file(a.text)
+                       : a.kind == AddRequest::Kind::magnet     ? o.engine->add_magnet(a.text)
+                                                                : o.engine->add_info_hash(a.info_hash);
+  if (!r) return Response::error(500, "the engine could not add it");
   if (auto t = o.catalog->find(*r)) return Response::json(200, describe(*t).dump());
-  if (!magnet.empty() || !hash.empty()) remember(o, *r, magnet.empty() ? r->hex() : magnet);
+  if (a.kind != AddRequest::Kind::torrent_file) remember(o, *r, a.text);
   return Response::json(202, nlohmann::json{{"infoHash", r->hex()}, {"status", "fetching metadata"}}.dump());
 }
 
@@ -154,6 +131,46 @@ size_t collect(char* data, size_t size, size_t n, void* out) {
 }
 
 }  // namespace
+
+std::variant<AddRequest, std::string> parse_add_body(std::string_view body) {
+  AddRequest a;
+  if (!body.empty() && body.front() == 'd') {
+    auto h = engine::torrent_file_info_hash(body);
+    if (!h) return std::string("not a valid .torrent file (v1 info-hash needed)");
+    a.kind = AddRequest::Kind::torrent_file;
+    a.text = std::string(body);
+    a.info_hash = *h;
+    return a;
+  }
+  std::string_view text = trim(body);
+  std::string magnet, hash;
+  if (!text.empty() && text.front() == '{') {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return std::string("malformed JSON");
+    if (auto m = j.find("magnet"); m != j.end() && m->is_string()) magnet = m->get<std::string>();
+    else if (auto h = j.find("infoHash"); h != j.end() && h->is_string()) hash = h->get<std::string>();
+    else return std::string("JSON body wants \"magnet\" or \"infoHash\"");
+  } else if (text.rfind("magnet:", 0) == 0) {
+    magnet = std::string(text);
+  } else {
+    hash = std::string(text);
+  }
+  if (!magnet.empty()) {
+    if (magnet.find_first_of("\r\n") != std::string::npos) return std::string("a magnet URI is one line");
+    auto h = engine::magnet_info_hash(magnet);
+    if (!h) return std::string("not a magnet URI with a v1 info-hash (xt=urn:btih:…)");
+    a.kind = AddRequest::Kind::magnet;
+    a.text = std::move(magnet);
+    a.info_hash = *h;
+    return a;
+  }
+  auto h = InfoHash::from_hex(hash);
+  if (!h) return std::string("expected a magnet URI, a .torrent file or 40 hex digits");
+  a.kind = AddRequest::Kind::info_hash;
+  a.text = h->hex();
+  a.info_hash = *h;
+  return a;
+}
 
 void add_routes(http::Router& router, Options options) {
   auto o = std::make_shared<Options>(std::move(options));

@@ -2,7 +2,10 @@
 // The operator's API (/api/…), guarded by ACCESS_TOKEN (header X-Access-Token), and the
 // client side of `seedcast add`.
 #include <string>
+#include <string_view>
+#include <variant>
 
+#include "seedcast/core/info_hash.hpp"
 #include "seedcast/core/reloadable.hpp"
 
 namespace seedcast::catalog {
@@ -31,6 +34,16 @@ struct Options {
 //   GET    /api/torrents          the catalog, and what the gateway is fetching
 //   DELETE /api/torrents/{hash}   a torrent the gateway fetched: out of the catalog, data deleted
 void add_routes(http::Router& router, Options options);
+
+// What a POST /api/torrents body asks for, checked: a .torrent file (its bytes), a magnet URI
+// (one line) or an info-hash (40 hex digits), given raw or as JSON {"magnet"} / {"infoHash"}.
+struct AddRequest {
+  enum class Kind { torrent_file, magnet, info_hash } kind = Kind::info_hash;
+  std::string text;  // the .torrent's bytes, the magnet URI, or the hex info-hash
+  InfoHash info_hash;
+};
+// The request, or the message of the 400 that refuses it.
+std::variant<AddRequest, std::string> parse_add_body(std::string_view body);
 
 // Adds to the engine again what `options.pending_file` lists and the catalog still lacks.
 void restore_pending(const Options& options);

@@ -417,6 +417,8 @@ App::~App() {
   if (impl_->library) impl_->library->stop();
 }
 
+http::Handler App::handler() const { return impl_->server->chain(); }
+
 void App::use(http::Middleware middleware) { impl_->server->use(std::move(middleware)); }
 
 void App::add_routes(const std::function<void(http::Router&)>& add) { add(impl_->server->router()); }

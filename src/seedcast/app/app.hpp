@@ -31,6 +31,11 @@ class App {
   void use(http::Middleware middleware);
   void add_routes(const std::function<void(http::Router&)>& add);
 
+  // Answers one request in-process through the whole chain (CORS, authentication, the
+  // program's middleware, the routes), as a connection does once it has read it: for tests and
+  // fuzzing. Runs on the caller's executor; add middleware and routes first.
+  http::Handler handler() const;
+
   // Binds, starts indexing the library, writes PORT_FILE; returns the port.
   uint16_t listen();
   std::vector<std::string> urls() const;

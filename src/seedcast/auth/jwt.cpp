@@ -4,8 +4,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <ctime>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -83,27 +88,46 @@ VerifyResult JwtVerifier::verify(const std::string& token) const {
   // HS256 tokens "signed" with a public key.
   if (jwt_get_alg(jwt.get()) != static_cast<jwt_alg_t>(alg_))
     return {std::nullopt, "token algorithm is not " + alg_name_};
-  const int64_t now = now_();
-  errno = 0;
-  long exp = jwt_get_grant_int(jwt.get(), "exp");
-  if (errno == 0 && now > exp + leeway_s) return {std::nullopt, "token expired"};
-  errno = 0;
-  long nbf = jwt_get_grant_int(jwt.get(), "nbf");
-  if (errno == 0 && now + leeway_s < nbf) return {std::nullopt, "token not valid yet"};
+  // The claims are read from their JSON, by type: libjwt's jwt_get_grant_int gives 0, and no
+  // error, for a value that is not an integer (auth_fuzz: "userId": true became user "0").
   Identity id;
+  nlohmann::json claims;
   if (char* all = jwt_get_grants_json(jwt.get(), nullptr)) {
     id.claims_json = all;
     free(all);
+    claims = nlohmann::json::parse(id.claims_json, nullptr, false);
   }
+  if (!claims.is_object()) return {std::nullopt, "token claims are not a JSON object"};
+  const int64_t now = now_();
+  // A time claim: absent, or a number of seconds (a fraction is rounded down).
+  auto seconds = [&](const char* name, std::optional<int64_t>& out) {
+    auto it = claims.find(name);
+    if (it == claims.end()) return true;
+    if (it->is_number_integer()) {
+      out = it->is_number_unsigned() ? static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), INT64_MAX))
+                                     : it->get<int64_t>();
+      return true;
+    }
+    if (!it->is_number_float()) return false;
+    double d = std::floor(it->get<double>());
+    out = d >= 9.2e18 ? INT64_MAX : d <= -9.2e18 ? INT64_MIN : static_cast<int64_t>(d);
+    return true;
+  };
+  std::optional<int64_t> exp, nbf;
+  if (!seconds("exp", exp) || !seconds("nbf", nbf)) return {std::nullopt, "token exp or nbf is not a number"};
+  // The leeway goes on our clock, never on the token's numbers: exp may be INT64_MAX and nbf
+  // INT64_MIN (auth_fuzz found exp + leeway overflowing).
+  if (exp && *exp < now - leeway_s) return {std::nullopt, "token expired"};
+  if (nbf && *nbf > now + leeway_s) return {std::nullopt, "token not valid yet"};
   for (const char* claim : {"userId", "sub"}) {
-    if (const char* s = jwt_get_grant(jwt.get(), claim)) {
-      id.user = s;
+    auto it = claims.find(claim);
+    if (it == claims.end()) continue;
+    if (it->is_string()) {
+      id.user = it->get<std::string>();
       break;
     }
-    errno = 0;
-    long n = jwt_get_grant_int(jwt.get(), claim);
-    if (errno == 0) {
-      id.user = std::to_string(n);
+    if (it->is_number_integer()) {
+      id.user = it->dump();
       break;
     }
   }

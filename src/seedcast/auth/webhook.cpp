@@ -37,6 +37,23 @@ std::string digest(const std::string& token) {
 
 }  // namespace
 
+VerifyResult webhook_answer(long status, std::string_view body) {
+  if (status == 401 || status == 403) return {std::nullopt, "token refused by the site"};
+  if (status < 200 || status >= 300) return {std::nullopt, "authentication service unavailable"};
+  Identity id;
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object()) {
+    id.claims_json = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    for (const char* k : {"userId", "sub"}) {
+      auto it = j.find(k);
+      if (it == j.end()) continue;
+      id.user = it->is_string() ? it->get<std::string>() : it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      break;
+    }
+  }
+  return {std::move(id), ""};
+}
+
 struct Webhook::Impl {
   WebhookOptions options;
   std::mutex mutex;
@@ -71,20 +88,7 @@ struct Webhook::Impl {
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     if (rc != CURLE_OK) return {std::nullopt, "authentication service unavailable"};
-    if (status == 401 || status == 403) return {std::nullopt, "token refused by the site"};
-    if (status < 200 || status >= 300) return {std::nullopt, "authentication service unavailable"};
-    Identity id;
-    auto j = nlohmann::json::parse(body, nullptr, false);
-    if (j.is_object()) {
-      id.claims_json = j.dump();
-      for (const char* k : {"userId", "sub"}) {
-        auto it = j.find(k);
-        if (it == j.end()) continue;
-        id.user = it->is_string() ? it->get<std::string>() : it->dump();
-        break;
-      }
-    }
-    return {std::move(id), ""};
+    return webhook_answer(status, body);
   }
 
   void run() {

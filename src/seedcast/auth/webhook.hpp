@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "seedcast/auth/jwt.hpp"
 #include "seedcast/http/asio.hpp"
@@ -21,6 +22,9 @@ struct WebhookOptions {
   std::chrono::milliseconds timeout{5000};
   int threads = 4;
 };
+
+// What the site's answer means: its HTTP status and body, read as described above.
+VerifyResult webhook_answer(long status, std::string_view body);
 
 class Webhook {
  public:

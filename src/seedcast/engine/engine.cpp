@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <atomic>
 #include <chrono>
@@ -29,6 +30,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "seedcast/core/text.hpp"
 #include "seedcast/engine/detail/swarm_first_plugin.hpp"
 #include "seedcast/library/torrent_maker.hpp"
 
@@ -36,6 +38,40 @@ namespace seedcast::engine {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A magnet URI through libtorrent, with its v1 info-hash checked: libtorrent 2.0.8 reads a
+// btih value with a character that is not a hex digit as far as it can and pads it with zeros
+// (…a26=9d80… becomes …a26000…), which would fetch a torrent nobody named. Every btih value
+// must be 40 hex digits or 32 base32 characters; a hex one must be the info-hash libtorrent
+// read.
+result<lt::add_torrent_params> parse_magnet(std::string_view magnet) {
+  lt::error_code ec;
+  lt::add_torrent_params atp = lt::parse_magnet_uri(lt::string_view(magnet.data(), magnet.size()), ec);
+  if (ec || !atp.info_hashes.has_v1()) return fail(make_error(errc::bad_info_hash));
+  const InfoHash ih = InfoHash::from_bytes(atp.info_hashes.v1.data());
+  size_t q = magnet.find('?');
+  std::string_view query = q == std::string_view::npos ? std::string_view{} : magnet.substr(q + 1);
+  bool named = false;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (eq == std::string_view::npos || text::percent_decode(pair.substr(0, eq)) != "xt") continue;
+    std::string v = text::percent_decode(pair.substr(eq + 1));
+    if (v.size() < 9 || !text::iequals(std::string_view(v).substr(0, 9), "urn:btih:")) continue;
+    std::string_view id = std::string_view(v).substr(9);
+    bool base32 = id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
+                    return std::isalpha(static_cast<unsigned char>(c)) || (c >= '2' && c <= '7');
+                  });
+    auto hex = id.size() == 40 ? InfoHash::from_hex(id) : std::nullopt;
+    if (!base32 && !(hex && *hex == ih)) return fail(make_error(errc::bad_info_hash));
+    named = true;
+  }
+  if (!named) return fail(make_error(errc::bad_info_hash));
+  return atp;
+}
+
 constexpr std::string_view kSwarmSource = "swarm:";
 
 int64_t now_s() {
@@ -659,9 +695,9 @@ Stats Engine::stats() const {
 }
 
 result<InfoHash> Engine::add_magnet(std::string_view magnet) {
-  lt::error_code ec;
-  lt::add_torrent_params atp = lt::parse_magnet_uri(lt::string_view(magnet.data(), magnet.size()), ec);
-  if (ec || !atp.info_hashes.has_v1()) return fail(make_error(errc::bad_info_hash));
+  auto parsed = parse_magnet(magnet);
+  if (!parsed) return fail(parsed.error());
+  lt::add_torrent_params atp = std::move(*parsed);
   InfoHash ih = InfoHash::from_bytes(atp.info_hashes.v1.data());
   std::lock_guard lock(impl_->mutex);
   return impl_->add_swarm(std::move(atp), ih);
@@ -839,10 +875,16 @@ bool Engine::serving(const InfoHash& h) const {
 
 
 result<InfoHash> magnet_info_hash(std::string_view magnet) {
+  auto atp = parse_magnet(magnet);
+  if (!atp) return fail(atp.error());
+  return InfoHash::from_bytes(atp->info_hashes.v1.data());
+}
+
+result<InfoHash> torrent_file_info_hash(std::string_view bytes) {
   lt::error_code ec;
-  lt::add_torrent_params atp = lt::parse_magnet_uri(lt::string_view(magnet.data(), magnet.size()), ec);
-  if (ec || !atp.info_hashes.has_v1()) return fail(make_error(errc::bad_info_hash));
-  return InfoHash::from_bytes(atp.info_hashes.v1.data());
+  lt::torrent_info ti(bytes.data(), static_cast<int>(bytes.size()), ec);
+  if (ec || !ti.info_hashes().has_v1()) return fail(make_error(errc::bad_info_hash));
+  return InfoHash::from_bytes(ti.info_hashes().v1.data());
 }
 
 }  // namespace seedcast::engine

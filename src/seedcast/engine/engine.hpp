@@ -112,6 +112,8 @@ struct TorrentStats {
 
 // The v1 info-hash a magnet URI names (xt=urn:btih:, hex or base32). Pure, no session needed.
 result<InfoHash> magnet_info_hash(std::string_view magnet);
+// The v1 info-hash of a .torrent file's bytes (libtorrent reads it with its limits). Pure.
+result<InfoHash> torrent_file_info_hash(std::string_view bytes);
 
 class Engine {
  public:

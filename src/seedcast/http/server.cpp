@@ -159,18 +159,22 @@ uint16_t Server::listen() {
     throw std::runtime_error("cannot listen on " + opt.host + ":" + std::to_string(opt.port) + ":" + errors);
   if (!errors.empty()) spdlog::warn("some addresses of {} could not be bound:{}", opt.host, errors);
 
-  // The chain: middleware[0](middleware[1](…(router))).
-  Handler h = impl_->router.as_handler();
-  for (auto it = impl_->middleware.rbegin(); it != impl_->middleware.rend(); ++it) {
-    h = [mw = *it, next = std::move(h)](Request& r) { return mw(r, next); };
-  }
-  impl_->shared = std::make_shared<detail::Shared>(detail::Shared{opt, std::move(h)});
+  impl_->shared = std::make_shared<detail::Shared>(detail::Shared{opt, chain()});
   for (auto& a : impl_->acceptors) {
     size_t i = 0;
     while (impl_->contexts[i].get() != &a->get_executor().context()) ++i;
     asio::co_spawn(a->get_executor(), accept_loop(*a, *impl_->lives[i], impl_->shared), log_exception);
   }
   return port;
+}
+
+Handler Server::chain() const {
+  // middleware[0](middleware[1](…(router)))
+  Handler h = impl_->router.as_handler();
+  for (auto it = impl_->middleware.rbegin(); it != impl_->middleware.rend(); ++it) {
+    h = [mw = *it, next = std::move(h)](Request& r) { return mw(r, next); };
+  }
+  return h;
 }
 
 uint64_t Server::sent_bytes() const { return impl_->sent_bytes(); }

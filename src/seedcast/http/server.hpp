@@ -36,6 +36,9 @@ class Server {
   // Middleware runs in the order added, around the router. Add before listen().
   void use(Middleware middleware);
   Router& router();
+  // The middleware chain around the router, as every connection runs it: answers a request
+  // in-process, with no socket (tests, fuzzing). Call after the middleware has been added.
+  Handler chain() const;
 
   // Binds every address `host` resolves to and returns the port (the chosen one when the
   // port is 0). Throws std::runtime_error when no address can be bound.

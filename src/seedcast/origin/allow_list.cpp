@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "seedcast/origin/url.hpp"
+
 namespace seedcast::origin {
 namespace {
 
@@ -16,6 +18,8 @@ std::string normalise(std::string_view s) {
   for (char c : s) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   while (!out.empty() && out.back() == '.') out.pop_back();
   if (out.size() > 2 && out.front() == '[' && out.back() == ']') out = out.substr(1, out.size() - 2);
+  // An address is compared in the form URLs give their hosts (0x7f.1 and 127.1 are 127.0.0.1).
+  if (out.find_first_of("*?[") == std::string::npos) out = canonical_host(std::move(out));
   return out;
 }
 
@@ -48,7 +52,15 @@ AllowList AllowList::from_json_file(const std::string& path) {
   if (!in) throw std::runtime_error("cannot read " + path);
   std::stringstream ss;
   ss << in.rdbuf();
-  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  try {
+    return from_json(ss.str());
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+}
+
+AllowList AllowList::from_json(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_object()) {
     for (const char* key : {"allowedDomains", "domains"}) {
       if (j.contains(key)) {
@@ -57,10 +69,10 @@ AllowList AllowList::from_json_file(const std::string& path) {
       }
     }
   }
-  if (!j.is_array()) throw std::runtime_error(path + ": expected a JSON array of domain names");
+  if (!j.is_array()) throw std::runtime_error("expected a JSON array of domain names");
   std::vector<std::string> out;
   for (const auto& e : j) {
-    if (!e.is_string()) throw std::runtime_error(path + ": expected a JSON array of domain names");
+    if (!e.is_string()) throw std::runtime_error("expected a JSON array of domain names");
     out.push_back(e.get<std::string>());
   }
   return AllowList(std::move(out));

@@ -18,6 +18,8 @@ class AllowList {
   // "allowedDomains" or "domains". Throws std::runtime_error when the file cannot be read or
   // is not one of those.
   static AllowList from_json_file(const std::string& path);
+  // The same from the file's text; throws std::runtime_error when it is not one of those.
+  static AllowList from_json(std::string_view text);
 
   void add(const AllowList& other);
   bool allows(std::string_view host) const;

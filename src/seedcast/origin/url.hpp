@@ -17,6 +17,13 @@ struct Url {
   std::string path;    // still percent-encoded, starts with '/'
 };
 
+// The one form of a host (lower-case, no trailing dot, no brackets) that is an address, so that a
+// URL's identity, the allow-list and the connect-time address check all see the same host: an
+// IPv4 address in any form the resolver accepts (2130706433, 0x7f.1, 127.1, and "2." once its
+// trailing dot is gone) becomes a dotted quad, as browsers' URL parsers make it; an IPv6
+// literal becomes inet_ntop's form. Anything else is a name and comes back as it is.
+std::string canonical_host(std::string host);
+
 // An absolute http or https URL; credentials ("user:pass@") are refused (errc::bad_url).
 result<Url> parse_url(std::string_view text);
 // `location` (absolute or relative) resolved against `base`, then parsed as above.

@@ -1,6 +1,8 @@
 #include "seedcast/superpeer/control.hpp"
 
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <utility>
 
 #include "seedcast/superpeer/channel.hpp"
 
@@ -24,11 +26,22 @@ json to_json(const ChannelReport& c) {
           {"connectionLimit", c.connection_limit}};
 }
 
-uint64_t unsigned_of(const json& j, const char* key) {
+// An integer field that fits T, or an exception: nlohmann's get<int>() of 7e51 or of -1 into an
+// unsigned type is undefined or wraps (control_fuzz), and a worker's report is outside input.
+template <class T>
+T integer_of(const json& j, const char* key) {
   const json& v = j.at(key);
-  if (!v.is_number_unsigned()) throw std::invalid_argument(std::string(key) + " is not an unsigned integer");
-  return v.get<uint64_t>();
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (std::in_range<T>(u)) return static_cast<T>(u);
+  } else if (v.is_number_integer()) {
+    const int64_t i = v.get<int64_t>();
+    if (std::in_range<T>(i)) return static_cast<T>(i);
+  }
+  throw std::invalid_argument(std::string(key) + " is not an integer in range");
 }
+
+uint64_t unsigned_of(const json& j, const char* key) { return integer_of<uint64_t>(j, key); }
 
 InfoHash info_hash_of(const json& j) {
   auto h = InfoHash::from_hex(j.at("infoHash").get<std::string>());
@@ -45,7 +58,7 @@ WorkerChannel channel_of(const json& j) {
   if (!info || info->empty()) throw std::invalid_argument("info is not base64");
   c.info = std::move(*info);
   c.root = j.at("root").get<std::string>();
-  c.max_connections = j.at("maxConnections").get<int>();
+  c.max_connections = integer_of<int>(j, "maxConnections");
   c.trackers = j.at("trackers").get<std::vector<std::string>>();
   return c;
 }
@@ -53,12 +66,13 @@ WorkerChannel channel_of(const json& j) {
 ChannelReport report_of(const json& j) {
   ChannelReport c;
   c.info_hash = info_hash_of(j);
-  c.peers = j.at("peers").get<size_t>();
-  c.uploaded = j.at("uploaded").get<uint64_t>();
-  c.upload_rate = j.at("uploadRate").get<uint64_t>();
+  c.peers = integer_of<size_t>(j, "peers");
+  c.uploaded = unsigned_of(j, "uploaded");
+  c.upload_rate = unsigned_of(j, "uploadRate");
+  if (!j.at("progress").is_number()) throw std::invalid_argument("progress is not a number");
   c.progress = j.at("progress").get<double>();
   c.complete = j.at("complete").get<bool>();
-  c.connection_limit = j.at("connectionLimit").get<int>();
+  c.connection_limit = integer_of<int>(j, "connectionLimit");
   return c;
 }
 
@@ -92,11 +106,9 @@ std::optional<ControlMessage> decode_control(std::string_view text, std::string*
       m.op = ControlMessage::Op::stats;
     } else if (op == "report") {
       m.op = ControlMessage::Op::report;
-      m.report.pid = j.at("pid").get<int>();
-      const int port = j.at("peerPort").get<int>();
-      if (port < 0 || port > 65535) throw std::invalid_argument("peerPort out of range");
-      m.report.peer_port = static_cast<uint16_t>(port);
-      m.report.peers = j.at("peers").get<size_t>();
+      m.report.pid = integer_of<int>(j, "pid");
+      m.report.peer_port = integer_of<uint16_t>(j, "peerPort");
+      m.report.peers = integer_of<size_t>(j, "peers");
       m.report.upload_limit = unsigned_of(j, "uploadLimit");
       for (const auto& c : j.at("channels")) m.report.channels.push_back(report_of(c));
     } else {

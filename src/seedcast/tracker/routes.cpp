@@ -59,43 +59,18 @@ struct Context {
 };
 
 Response http_announce(Context& ctx, const Request& req) {
-  std::optional<std::string> info_hash, peer_id;
-  std::string event;
-  int64_t left = -1;
-  int port = -1, numwant = -1, compact = 1;
-  bool bad_number = false;
-  for_each_param(req.query, [&](const std::string& k, const std::string& v) {
-    if (k == "info_hash") {
-      if (info_hash) bad_number = true;  // a second info_hash is ambiguous
-      info_hash = v;
-    } else if (k == "peer_id") {
-      peer_id = v;
-    } else if (k == "port") {
-      bad_number |= !parse_number(v, port);
-    } else if (k == "left") {
-      bad_number |= !parse_number(v, left);
-    } else if (k == "numwant") {
-      bad_number |= !parse_number(v, numwant);
-    } else if (k == "compact") {
-      bad_number |= !parse_number(v, compact);
-    } else if (k == "event") {
-      event = v;
-    }
-  });
-  if (!info_hash || info_hash->size() != 20) return failure(400, "info_hash must be 20 bytes");
-  if (!peer_id || peer_id->size() != 20) return failure(400, "peer_id must be 20 bytes");
-  if (bad_number) return failure(400, "malformed numbers or repeated info_hash");
-  if (port < 0 || port > 65535) return failure(400, "port missing or out of range");
-  bool event_ok = true;
+  auto parsed = parse_announce_query(req.query);
+  if (auto* why = std::get_if<std::string>(&parsed)) return failure(400, *why);
+  const AnnounceQuery& q = std::get<AnnounceQuery>(parsed);
   Tracker::HttpAnnounce a;
-  a.event = parse_event(event, event_ok);
-  if (!event_ok) return failure(400, "unknown event");
-  a.info_hash = InfoHash::from_bytes(info_hash->data());
+  a.event = q.event;
+  a.info_hash = q.info_hash;
   if (!ctx.options.allowed(a.info_hash)) return failure(404, "torrent not in this server's catalog");
-  std::memcpy(a.peer_id.data(), peer_id->data(), 20);
-  if (!parse_endpoint(req.remote, static_cast<uint16_t>(port), a.endpoint))
-    return failure(400, "cannot read the peer's address");
-  a.seeder = left == 0;
+  a.peer_id = q.peer_id;
+  if (!parse_endpoint(req.remote, q.port, a.endpoint)) return failure(400, "cannot read the peer's address");
+  const int numwant = q.numwant;
+  const bool compact = q.compact;
+  a.seeder = q.left == 0;
   a.numwant = numwant;
   auto reply = ctx.tracker.announce(a);
   std::vector<uint16_t> self;
@@ -120,7 +95,7 @@ Response http_announce(Context& ctx, const Request& req) {
   e["complete"] = reply.counts.seeders;
   e["incomplete"] = reply.counts.leechers;
   e["downloaded"] = reply.counts.completed;
-  if (compact != 0) {
+  if (compact) {
     std::string v4, v6;
     for (const auto& p : reply.peers) {
       std::string& out = p.v6 ? v6 : v4;
@@ -146,16 +121,9 @@ Response http_announce(Context& ctx, const Request& req) {
 }
 
 Response http_scrape(Context& ctx, const Request& req) {
-  std::vector<InfoHash> hashes;
-  bool bad = false;
-  for_each_param(req.query, [&](const std::string& k, const std::string& v) {
-    if (k != "info_hash") return;
-    if (v.size() != 20) bad = true;
-    else hashes.push_back(InfoHash::from_bytes(v.data()));
-  });
-  if (bad) return failure(400, "info_hash must be 20 bytes");
-  if (hashes.empty()) return failure(400, "scrape needs at least one info_hash");
-  if (hashes.size() > kMaxScrape) return failure(400, "too many info_hash values (at most 64)");
+  auto parsed = parse_scrape_query(req.query);
+  if (auto* why = std::get_if<std::string>(&parsed)) return failure(400, *why);
+  const auto& hashes = std::get<std::vector<InfoHash>>(parsed);
   lt::entry e(lt::entry::dictionary_t);
   lt::entry& files = e["files"];
   files = lt::entry(lt::entry::dictionary_t);
@@ -195,6 +163,61 @@ asio::awaitable<void> ws_session(std::shared_ptr<Context> ctx, std::shared_ptr<h
 }
 
 }  // namespace
+
+std::variant<AnnounceQuery, std::string> parse_announce_query(std::string_view query) {
+  std::optional<std::string> info_hash, peer_id;
+  std::string event;
+  int64_t left = -1;
+  int port = -1, numwant = -1, compact = 1;
+  bool bad_number = false;
+  for_each_param(query, [&](const std::string& k, const std::string& v) {
+    if (k == "info_hash") {
+      if (info_hash) bad_number = true;  // a second info_hash is ambiguous
+      info_hash = v;
+    } else if (k == "peer_id") {
+      peer_id = v;
+    } else if (k == "port") {
+      bad_number |= !parse_number(v, port);
+    } else if (k == "left") {
+      bad_number |= !parse_number(v, left);
+    } else if (k == "numwant") {
+      bad_number |= !parse_number(v, numwant);
+    } else if (k == "compact") {
+      bad_number |= !parse_number(v, compact);
+    } else if (k == "event") {
+      event = v;
+    }
+  });
+  if (!info_hash || info_hash->size() != 20) return std::string("info_hash must be 20 bytes");
+  if (!peer_id || peer_id->size() != 20) return std::string("peer_id must be 20 bytes");
+  if (bad_number) return std::string("malformed numbers or repeated info_hash");
+  if (port < 0 || port > 65535) return std::string("port missing or out of range");
+  bool event_ok = true;
+  AnnounceQuery q;
+  q.event = parse_event(event, event_ok);
+  if (!event_ok) return std::string("unknown event");
+  q.info_hash = InfoHash::from_bytes(info_hash->data());
+  std::memcpy(q.peer_id.data(), peer_id->data(), 20);
+  q.port = static_cast<uint16_t>(port);
+  q.left = left;
+  q.numwant = numwant;
+  q.compact = compact != 0;
+  return q;
+}
+
+std::variant<std::vector<InfoHash>, std::string> parse_scrape_query(std::string_view query) {
+  std::vector<InfoHash> hashes;
+  bool bad = false;
+  for_each_param(query, [&](const std::string& k, const std::string& v) {
+    if (k != "info_hash") return;
+    if (v.size() != 20) bad = true;
+    else if (hashes.size() <= kMaxScrape) hashes.push_back(InfoHash::from_bytes(v.data()));
+  });
+  if (bad) return std::string("info_hash must be 20 bytes");
+  if (hashes.empty()) return std::string("scrape needs at least one info_hash");
+  if (hashes.size() > kMaxScrape) return std::string("too many info_hash values (at most 64)");
+  return hashes;
+}
 
 Response failure(int status, std::string_view message) {
   lt::entry e(lt::entry::dictionary_t);

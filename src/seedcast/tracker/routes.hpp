@@ -4,11 +4,14 @@
 // ws_protocol.hpp).
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "seedcast/core/info_hash.hpp"
 #include "seedcast/http/message.hpp"
+#include "seedcast/tracker/tracker.hpp"
 
 namespace seedcast::http {
 class Router;
@@ -16,7 +19,21 @@ class Router;
 
 namespace seedcast::tracker {
 
-class Tracker;
+// An HTTP announce's query (BEP 3, 23): what the tracker needs of it, checked.
+struct AnnounceQuery {
+  InfoHash info_hash;
+  PeerId peer_id{};
+  uint16_t port = 0;
+  Event event = Event::none;
+  int64_t left = -1;   // -1: not sent
+  int numwant = -1;    // -1: not sent
+  bool compact = true;
+  friend bool operator==(const AnnounceQuery&, const AnnounceQuery&) = default;
+};
+// The query of GET /announce, percent-decoded ('+' stays '+'); the failure reason otherwise.
+std::variant<AnnounceQuery, std::string> parse_announce_query(std::string_view query);
+// The info_hash values of GET /scrape (1 to 64 of them); the failure reason otherwise.
+std::variant<std::vector<InfoHash>, std::string> parse_scrape_query(std::string_view query);
 
 struct RouteOptions {
   // Whether an info-hash may be tracked (in the catalog, not blacklisted).

@@ -75,6 +75,29 @@ TEST(Jwt, RefusesWrongKeyExpiredAndNotYetValid) {
   EXPECT_EQ(early.reason, "token not valid yet");
 }
 
+// The extremes of the time claims are read without overflow (auth_fuzz: exp + leeway
+// overflowed for exp = LONG_MAX, which UBSan reports).
+TEST(Jwt, TimeClaimsAtTheirLimits) {
+  EXPECT_TRUE(verifier()->verify(hs256(kHeader, R"({"userId":"a","exp":9223372036854775807})", "s3cret")).identity);
+  EXPECT_TRUE(verifier()->verify(hs256(kHeader, R"({"userId":"a","nbf":-9223372036854775808})", "s3cret")).identity);
+  EXPECT_FALSE(verifier()->verify(hs256(kHeader, R"({"userId":"a","exp":-9223372036854775808})", "s3cret")).identity);
+  EXPECT_FALSE(verifier()->verify(hs256(kHeader, R"({"userId":"a","nbf":9223372036854775807})", "s3cret")).identity);
+}
+
+// Claims are read by their JSON type: libjwt's integer accessor reads true, 1.5 or "x" as 0.
+TEST(Jwt, ClaimsOfTheWrongType) {
+  auto boolean = verifier()->verify(hs256(kHeader, R"({"userId":true,"sub":"bob"})", "s3cret"));
+  ASSERT_TRUE(boolean.identity);
+  EXPECT_EQ(boolean.identity->user, "bob");
+  auto nobody = verifier()->verify(hs256(kHeader, R"({"userId":{"id":1}})", "s3cret"));
+  ASSERT_TRUE(nobody.identity);
+  EXPECT_EQ(nobody.identity->user, "");
+  EXPECT_FALSE(verifier()->verify(hs256(kHeader, R"({"userId":"a","exp":"1900000000"})", "s3cret")).identity);
+  EXPECT_FALSE(verifier()->verify(hs256(kHeader, R"({"userId":"a","nbf":true})", "s3cret")).identity);
+  EXPECT_TRUE(verifier()->verify(hs256(kHeader, R"({"userId":"a","exp":1800000000.5})", "s3cret")).identity);
+  EXPECT_FALSE(verifier()->verify(hs256(kHeader, R"({"userId":"a","exp":1700000000.5})", "s3cret")).identity);
+}
+
 TEST(Jwt, RefusesAlgNone) {
   std::string none = b64url(R"({"alg":"none","typ":"JWT"})") + "." + b64url(R"({"userId":"mallory"})") + ".";
   EXPECT_FALSE(verifier()->verify(none).identity);

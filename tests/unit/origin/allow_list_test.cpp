@@ -1,4 +1,5 @@
 #include "seedcast/origin/allow_list.hpp"
+#include "seedcast/origin/url.hpp"
 
 #include <gtest/gtest.h>
 
@@ -42,6 +43,18 @@ TEST(AllowList, IpLiteralsAndBracketedV6) {
   EXPECT_TRUE(a.allows("127.0.0.1"));
   EXPECT_TRUE(a.allows("::1"));
   EXPECT_FALSE(a.allows("127.0.0.2"));
+}
+
+// An address is compared in the one form a URL's host takes, however either was written.
+TEST(AllowList, AddressesInTheirCanonicalForm) {
+  auto a = AllowList::from_list("2130706433,[0:0::1],0x0a.1");
+  EXPECT_EQ(a.patterns(), (std::vector<std::string>{"127.0.0.1", "::1", "10.0.0.1"}));
+  EXPECT_TRUE(a.allows(parse_url("http://127.1/x")->host));
+  EXPECT_TRUE(a.allows(parse_url("http://[::1]/x")->host));
+  EXPECT_TRUE(a.allows(parse_url("http://10.0.0.1./x")->host));
+  EXPECT_TRUE(a.allows("0x7f.0.0.1"));
+  EXPECT_FALSE(a.allows("127.0.0.2"));
+  EXPECT_TRUE(AllowList::from_list("2.").allows(parse_url("http://2./x")->host));
 }
 
 TEST(AllowList, ReadsAJsonArrayOrObject) {

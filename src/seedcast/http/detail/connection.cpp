@@ -10,13 +10,12 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <charconv>
 #include <spdlog/spdlog.h>
 
 #include "seedcast/core/text.hpp"
+#include "seedcast/http/detail/request_reader.hpp"
 #include "seedcast/http/detail/websocket_session.hpp"
-#include <boost/beast/websocket/rfc6455.hpp>
 
 namespace seedcast::http::detail {
 namespace beast = boost::beast;
@@ -150,23 +149,6 @@ asio::awaitable<error_code> write_response(Connection& c, const Response& res, b
   co_return ec;
 }
 
-// Splits an origin-form or absolute-form request-target into path and query.
-bool split_target(std::string_view target, Request& req) {
-  if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) {
-    size_t slash = target.find('/', target.find("//") + 2);
-    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-  }
-  if (target == "*") {
-    req.path = target;
-    return true;
-  }
-  if (target.empty() || target[0] != '/') return false;
-  size_t q = target.find('?');
-  req.path = target.substr(0, q);
-  req.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-  return true;
-}
-
 bool is_disconnect(const error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
@@ -250,46 +232,24 @@ asio::awaitable<void> serve(std::shared_ptr<Connection> c, std::shared_ptr<const
       buffer.commit(n);
     }
     c->expire_in(opt.header_timeout);
-    bhttp::request_parser<bhttp::string_body> parser;  // a fresh parser per message
-    parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
-    parser.body_limit(opt.body_limit);
+    RequestParser parser;  // a fresh parser per message
+    limit(parser, opt);
     co_await bhttp::async_read(c->socket, buffer, parser, redirect_error(use_awaitable, ec));
     if (ec) {
       if (is_disconnect(ec)) break;
-      Response r = ec == bhttp::error::header_limit ? Response::error(431, "request header too large")
-                   : ec == bhttp::error::body_limit ? Response::error(413, "request body too large")
-                                                    : Response::error(400, "malformed request: " + ec.message());
-      r.fields += opt.own_error_fields;
+      Response r = parse_refusal(ec, opt);
       spdlog::debug("{}: {} ({})", c->remote, r.status, ec.message());
       c->expire_in(opt.write_timeout);
       co_await write_response(*c, r, false, false, 11);
       break;
     }
-    auto& msg = parser.get();
     Request req;
-    req.method_text = msg.method_string();
-    req.method = parse_method(req.method_text);
-    req.target = msg.target();
-    req.version = msg.version() == 10 ? 10 : 11;
-    req.body = msg.body();
-    req.websocket = boost::beast::websocket::is_upgrade(msg);
     req.remote = c->remote;
     req.local = c->local;
-    req.headers.reserve(16);
-    for (const auto& f : msg) req.headers.push_back({f.name_string(), f.value()});
     bool keep_alive = parser.keep_alive();
     Response res;
-    size_t hosts = 0;
-    for (const auto& h : req.headers) hosts += text::iequals(h.name, "Host");
-    if (hosts > 1 || (hosts == 0 && req.version == 11)) {
-      // RFC 9112 §3.2; links in answers are built from Host, so it must be unambiguous.
-      res = Response::error(400, hosts ? "more than one Host header" : "HTTP/1.1 request without Host");
-      res.fields += opt.own_error_fields;
-      keep_alive = false;
-    } else if (!split_target(req.target, req)) {
-      res = Response::error(400, "malformed request target");
-      res.fields += opt.own_error_fields;
-      keep_alive = false;
+    if (auto refused = read_request(parser.get(), req, opt)) {
+      res = std::move(*refused);
     } else {
       // The request is in; handlers bound their own waits (a swarm's metadata, an origin fetch
       // that may take minutes).
