@@ -16,8 +16,13 @@ namespace {
 std::string normalise(std::string_view s) {
   std::string out;
   for (char c : s) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  while (!out.empty() && out.back() == '.') out.pop_back();
-  if (out.size() > 2 && out.front() == '[' && out.back() == ']') out = out.substr(1, out.size() - 2);
+  // Trailing dots and IPv6 brackets, in any nesting ("[::1]." and "[x.]" alike), so that a
+  // normalised name normalises to itself (config_fuzz).
+  for (bool changed = true; changed;) {
+    changed = false;
+    while (!out.empty() && out.back() == '.') out.pop_back(), changed = true;
+    if (out.size() > 2 && out.front() == '[' && out.back() == ']') out = out.substr(1, out.size() - 2), changed = true;
+  }
   // An address is compared in the form URLs give their hosts (0x7f.1 and 127.1 are 127.0.0.1).
   if (out.find_first_of("*?[") == std::string::npos) out = canonical_host(std::move(out));
   return out;
