@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "seedcast/core/file.hpp"
 #include "seedcast/core/info_hash.hpp"
 
 namespace seedcast::catalog {
@@ -14,6 +15,9 @@ struct File {
   uint64_t length = 0;
   uint64_t offset = 0;  // in the torrent's byte stream
   int64_t mtime_ns = 0;  // when it was hashed
+  // Whether the file on disk is still the one that was hashed: the guard every reader of a
+  // library file applies (the web seed, the WebRTC seed) before it sends a byte of it.
+  bool unchanged(const FileStat& st) const { return st.size == length && st.mtime_ns == mtime_ns; }
 };
 
 struct Torrent {

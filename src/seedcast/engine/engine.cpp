@@ -207,6 +207,8 @@ struct Engine::Impl {
   std::unordered_map<InfoHash, ChannelOptions> held;
   std::atomic<uint64_t> downloaded{0};
   std::shared_ptr<std::atomic<uint64_t>> refused = std::make_shared<std::atomic<uint64_t>>(0);
+  // The swarm-first policy of each seeded torrent (SEED_COPIES), shared with the WebRTC seed.
+  std::unordered_map<InfoHash, std::shared_ptr<SharedSwarmFirst>> policies;
   std::atomic<uint64_t> cache_bytes{0};
   int64_t last_cache_check = 0;
   bool fast_tick = false;  // tick_for_swarms()
@@ -467,6 +469,7 @@ struct Engine::Impl {
       if (!e.fetched) {
         if (auto it = seeds.find(*e.hash); it != seeds.end()) {
           session->remove_torrent(it->second);
+          policies.erase(it->first);
           seeds.erase(it);
         }
         if (options.on_evict) options.on_evict(*e.hash);
@@ -585,8 +588,9 @@ void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
         so.rate = o.bitrate / 8;
         so.lead_ms = o.lead_ms;
         so.piece_length = static_cast<uint32_t>(ti->piece_length());
-        atp.extensions.push_back(
-            detail::swarm_first_plugin(static_cast<uint32_t>(ti->num_pieces()), so, impl_->refused));
+        auto policy = std::make_shared<SharedSwarmFirst>(static_cast<uint32_t>(ti->num_pieces()), so);
+        impl_->policies[t->info_hash] = policy;
+        atp.extensions.push_back(detail::swarm_first_plugin(std::move(policy), impl_->refused));
       }
       atp.ti = std::move(ti);
       // A multi-file torrent's files are <save_path>/<name>/<path>; its root is <library>/<name>.
@@ -607,6 +611,7 @@ void Engine::sync(const std::vector<catalog::TorrentPtr>& wanted) {
         continue;
       }
       impl_->session->remove_torrent(it->second);
+      impl_->policies.erase(it->first);
       it = impl_->seeds.erase(it);
     }
     // Gateway torrents: unused ones leave the engine (their verified data stays in the cache);
@@ -879,6 +884,16 @@ result<InfoHash> magnet_info_hash(std::string_view magnet) {
   if (!atp) return fail(atp.error());
   return InfoHash::from_bytes(atp->info_hashes.v1.data());
 }
+
+std::shared_ptr<SharedSwarmFirst> Engine::swarm_policy(const InfoHash& h) const {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->policies.find(h);
+  return it == impl_->policies.end() ? nullptr : it->second;
+}
+
+uint64_t Engine::refused() const { return impl_->refused->load(std::memory_order_relaxed); }
+
+void Engine::count_refused() { impl_->refused->fetch_add(1, std::memory_order_relaxed); }
 
 result<InfoHash> torrent_file_info_hash(std::string_view bytes) {
   lt::error_code ec;

@@ -19,6 +19,8 @@
 
 namespace seedcast::engine {
 
+class SharedSwarmFirst;  // swarm_first.hpp
+
 struct PeerAddress {
   std::string ip;
   uint16_t port = 0;
@@ -183,6 +185,14 @@ class Engine {
   // Cheap: `h` is seeded from this engine — seeding(h), or a held, unpaused gateway torrent that
   // has every piece. The tracker points peers of such swarms at the engine.
   bool serving(const InfoHash& h) const;
+
+  // The swarm-first policy (SEED_COPIES) of a torrent this engine seeds, for the process's
+  // other seeds of it (the WebRTC seed's browsers), which then count in it like BitTorrent
+  // peers; nullptr when none applies. Thread-safe.
+  std::shared_ptr<SharedSwarmFirst> swarm_policy(const InfoHash& h) const;
+  // Requests refused by swarm-first seeding (stats); other seeds add theirs.
+  uint64_t refused() const;
+  void count_refused();
 
  private:
   struct Impl;

@@ -23,6 +23,8 @@
 // (detail/swarm_first_plugin.hpp) feeds it what the peers say and does what it answers.
 // Not thread-safe: one owner (libtorrent's network thread).
 #include <cstdint>
+#include <mutex>
+#include <unordered_map>
 #include <vector>
 
 namespace seedcast::engine {
@@ -129,6 +131,64 @@ class SwarmFirst {
   std::vector<State> peers_;
   std::vector<Peer> free_;
   uint64_t refused_ = 0;
+};
+
+// One torrent's policy shared by every seed of this process that serves it — the engine's
+// BitTorrent peers (libtorrent's network thread) and the WebRTC seed's browsers (the rtc thread)
+// — so that a piece a browser has counts for a native peer's request and the other way round.
+// Every call locks. Each seed registers as an owner; tick() runs the policy's tick at most once
+// a second, whoever calls, and keeps each owner's actions until that owner asks.
+class SharedSwarmFirst {
+ public:
+  using Peer = SwarmFirst::Peer;
+  using Owner = uint32_t;
+
+  SharedSwarmFirst(uint32_t num_pieces, SwarmFirstOptions options) : policy_(num_pieces, options) {}
+
+  Owner new_owner() {
+    std::lock_guard lock(mutex_);
+    return next_owner_++;
+  }
+  Peer connect(Owner owner, int64_t now_ms) {
+    std::lock_guard lock(mutex_);
+    Peer p = policy_.connect(now_ms);
+    owners_[p] = owner;
+    return p;
+  }
+  void disconnect(Peer p) {
+    std::lock_guard lock(mutex_);
+    owners_.erase(p);
+    policy_.disconnect(p);
+  }
+  // Any other call of the policy: f(SwarmFirst&) under the lock.
+  template <class F>
+  auto with(F&& f) {
+    std::lock_guard lock(mutex_);
+    return f(policy_);
+  }
+  // The actions for `owner`'s peers: those kept since its last call, and (once a second) the
+  // policy's tick's.
+  std::vector<SwarmFirst::Action> tick(Owner owner, int64_t now_ms) {
+    std::lock_guard lock(mutex_);
+    if (now_ms - last_tick_ >= 1000) {
+      last_tick_ = now_ms;
+      for (auto& a : policy_.tick(now_ms)) {
+        auto it = owners_.find(a.peer);
+        if (it != owners_.end()) kept_[it->second].push_back(std::move(a));
+      }
+    }
+    std::vector<SwarmFirst::Action> out;
+    if (auto it = kept_.find(owner); it != kept_.end()) out.swap(it->second);
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  SwarmFirst policy_;
+  std::unordered_map<Peer, Owner> owners_;
+  std::unordered_map<Owner, std::vector<SwarmFirst::Action>> kept_;
+  Owner next_owner_ = 0;
+  int64_t last_tick_ = 0;
 };
 
 }  // namespace seedcast::engine

@@ -153,9 +153,9 @@ class Client final : public Mailbox {
   std::shared_ptr<http::WebSocket> ws_;
 };
 
-asio::awaitable<void> ws_session(std::shared_ptr<Context> ctx, std::shared_ptr<http::WebSocket> ws) {
+asio::awaitable<void> ws_session(std::shared_ptr<Context> ctx, std::shared_ptr<http::WebSocket> ws, WsClient client) {
   auto self = std::make_shared<Client>(ws);
-  WsProtocol protocol(ctx->tracker, ctx->options.allowed, self);
+  WsProtocol protocol(ctx->tracker, ctx->options.allowed, self, WsOptions{std::move(client), ctx->options.server_peers});
   while (auto msg = co_await ws->read()) {
     if (!msg->empty()) protocol.on_message(*msg);
   }
@@ -230,7 +230,8 @@ void add_routes(http::Router& router, Tracker& tracker, RouteOptions options) {
   router.add({http::Method::get}, "/announce", [ctx](Request& req) -> asio::awaitable<Response> {
     if (req.websocket) {
       Response r(101);
-      r.upgrade = [ctx](std::shared_ptr<http::WebSocket> ws) { return ws_session(ctx, std::move(ws)); };
+      r.upgrade = [ctx, client = WsClient{std::string(req.remote), std::string(req.local)}](
+                      std::shared_ptr<http::WebSocket> ws) { return ws_session(ctx, std::move(ws), client); };
       co_return r;
     }
     co_return http_announce(*ctx, req);

@@ -12,6 +12,7 @@
 #include "seedcast/core/info_hash.hpp"
 #include "seedcast/http/message.hpp"
 #include "seedcast/tracker/tracker.hpp"
+#include "seedcast/tracker/ws_protocol.hpp"
 
 namespace seedcast::http {
 class Router;
@@ -42,6 +43,9 @@ struct RouteOptions {
   // processes; empty: not seeded). HTTP announces list the server itself at each, at the
   // address the client reached it on.
   std::function<std::vector<uint16_t>(const InfoHash&)> self_peer_ports;
+  // The server's WebRTC peers of an info-hash (its own, its workers'): WebSocket announces hand
+  // them offers first (ws_protocol.hpp).
+  std::function<std::vector<std::shared_ptr<ServerPeer>>(const InfoHash&)> server_peers;
 };
 
 void add_routes(http::Router& router, Tracker& tracker, RouteOptions options);

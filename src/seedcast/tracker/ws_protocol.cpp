@@ -288,8 +288,9 @@ struct WsProtocol::Message {
   }
 };
 
-WsProtocol::WsProtocol(Tracker& tracker, std::function<bool(const InfoHash&)> allowed, std::shared_ptr<Mailbox> self)
-    : tracker_(tracker), allowed_(std::move(allowed)), self_(std::move(self)) {}
+WsProtocol::WsProtocol(Tracker& tracker, std::function<bool(const InfoHash&)> allowed, std::shared_ptr<Mailbox> self,
+                       WsOptions options)
+    : tracker_(tracker), allowed_(std::move(allowed)), self_(std::move(self)), options_(std::move(options)) {}
 
 namespace {
 
@@ -506,7 +507,19 @@ void WsProtocol::announce(const Message& m) {
   bool event_ok = true;
   const Event event = parse_event(m.event, event_ok);
   if (!event_ok) return fail("invalid event", &ih);
-  const size_t want = m.offers_is_array ? std::min(m.offers_count, kMaxOffers) : 0;
+  size_t want = m.offers_is_array ? std::min(m.offers_count, kMaxOffers) : 0;
+
+  // The server's own peers take offers first: a browser that wants the server gets it.
+  thread_local std::vector<std::shared_ptr<ServerPeer>> servers;
+  servers.clear();
+  if (options_.server_peers) servers = options_.server_peers(ih);
+  thread_local std::vector<ServerPeer*> taking;
+  taking.clear();
+  if (!m.seeder && event != Event::stopped) {
+    for (const auto& sp : servers)
+      if (taking.size() < want && sp->peer_id() != peer && sp->wants_offer(ih, peer)) taking.push_back(sp.get());
+  }
+  want -= taking.size();
 
   const Key key{ih, peer};
   auto pos = std::lower_bound(joined_.begin(), joined_.end(), key, key_less);
@@ -515,7 +528,8 @@ void WsProtocol::announce(const Message& m) {
     return fail("too many torrents on one socket", &ih);
   thread_local std::vector<Tracker::WsTarget> targets;
   targets.clear();
-  const Counts c = tracker_.announce_ws(ih, peer, m.seeder, event, self_, want, targets);
+  Counts c = tracker_.announce_ws(ih, peer, m.seeder, event, self_, want, targets);
+  c.seeders += static_cast<uint32_t>(servers.size());
   if (event == Event::stopped) {
     if (known) joined_.erase(pos);
   } else if (!known) {
@@ -533,19 +547,51 @@ void WsProtocol::announce(const Message& m) {
   out.push_back('}');
   self_->deliver(out);
 
-  for (size_t i = 0; i < targets.size() && i < m.offers.size(); ++i) {
-    const Message::Offer& o = m.offers[i];
-    if (!o.usable) continue;
+  size_t next = 0;  // the next offer to hand out
+  auto next_offer = [&]() -> const Message::Offer* {
+    while (next < m.offers.size() && !m.offers[next].usable) ++next;
+    return next < m.offers.size() ? &m.offers[next++] : nullptr;
+  };
+  for (ServerPeer* sp : taking) {
+    const Message::Offer* o = next_offer();
+    if (!o) break;
+    // The answer may come later, on another thread: it is relayed to whichever socket holds the
+    // offerer then.
+    sp->offer(ih, peer, o->offer, options_.client,
+              [&tracker = tracker_, ih, from = peer, offer_id = o->offer_id, me = sp->peer_id()](std::string_view sdp) {
+                if (auto target = tracker.find_ws(ih, from)) target->deliver(answer_message(ih, me, offer_id, sdp));
+              });
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const Message::Offer* o = next_offer();
+    if (!o) break;
     begin_announce(out);
     append_binary_field(out, "info_hash", ih.bytes().data());
     append_key(out, "offer");
-    out.append(o.offer);
-    append_binary_field(out, "offer_id", o.offer_id.data());
+    out.append(o->offer);
+    append_binary_field(out, "offer_id", o->offer_id.data());
     append_binary_field(out, "peer_id", peer.data());
     out.push_back('}');
     targets[i].mailbox->deliver(out);
   }
   targets.clear();  // drops the references to the other sockets now
+  servers.clear();
+}
+
+std::string answer_message(const InfoHash& h, const PeerId& from, const std::array<uint8_t, 20>& offer_id,
+                           std::string_view answer_sdp) {
+  std::string out;
+  out.reserve(answer_sdp.size() + 256);
+  begin_announce(out);
+  append_key(out, "answer");
+  out.append("{\"type\":\"answer\",\"sdp\":");
+  append_json_string(out, answer_sdp);
+  out.push_back('}');
+  append_binary_field(out, "info_hash", h.bytes().data());
+  append_binary_field(out, "offer_id", offer_id.data());
+  append_binary_field(out, "peer_id", from.data());
+  out.push_back('}');
+  return out;
 }
 
 void WsProtocol::scrape(const Message& m) {
@@ -567,7 +613,8 @@ void WsProtocol::scrape(const Message& m) {
   for (const auto& b : hashes) {
     const InfoHash h = InfoHash::from_bytes(b.data());
     if (!allowed_(h)) continue;
-    const Counts c = tracker_.counts(h);
+    Counts c = tracker_.counts(h);
+    if (options_.server_peers) c.seeders += static_cast<uint32_t>(options_.server_peers(h).size());
     if (!first) out.push_back(',');
     first = false;
     append_json_binary_string(out, b.data(), b.size());

@@ -285,7 +285,7 @@ struct Webseed::Impl {
     const catalog::File* f = &file;
     auto handle = files.open(t.disk_path(*f));
     FileStat st;
-    if (!handle || !handle->current(st) || st.size != f->length || st.mtime_ns != f->mtime_ns) {
+    if (!handle || !handle->current(st) || !f->unchanged(st)) {
       // Never serve bytes that may not match the published hashes.
       if (options.on_stale) options.on_stale();
       Response r = Response::error(503, "this file changed on disk and is being re-indexed");

@@ -142,19 +142,25 @@ TEST_F(WsFixture, EachOfferGoesToADifferentPeerAndBadOnesAreSkipped) {
   a.send(announce(kHash, peer('a')));
   b.send(announce(kHash, peer('b')));
   json o = offers(12);
-  o[0].erase("offer_id");       // unusable: uses up a target, nothing is sent for it
+  o[0].erase("offer_id");  // unusable: skipped, the next usable offer goes to the peer instead
   o[1] = "not an object";
   c.send(announce(kHash, peer('c'), {{"offers", o}}));
   EXPECT_EQ(c.inbox->take()["incomplete"], 3);
-  // two peers, twelve offers: the two picked get offers 0 and 1, both unusable
   a.inbox->got.erase(a.inbox->got.begin());
   b.inbox->got.erase(b.inbox->got.begin());
-  EXPECT_TRUE(a.inbox->got.empty() && b.inbox->got.empty());
+  // two peers, twelve offers of which the first two are unusable: the two picked get offers 2, 3
+  ASSERT_EQ(a.inbox->got.size() + b.inbox->got.size(), 2u);
+  std::set<std::string> ids{a.inbox->take()["offer_id"], b.inbox->take()["offer_id"]};
+  EXPECT_EQ(ids, (std::set<std::string>{offer_id('c'), offer_id('d')}));
   c.send(announce(kHash, peer('c'), {{"offers", offers(12, 'A')}}));
   c.inbox->take();
   ASSERT_EQ(a.inbox->got.size() + b.inbox->got.size(), 2u);
-  std::set<std::string> ids{a.inbox->take()["offer_id"], b.inbox->take()["offer_id"]};
+  ids = {a.inbox->take()["offer_id"], b.inbox->take()["offer_id"]};
   EXPECT_EQ(ids, (std::set<std::string>{offer_id('A'), offer_id('B')}));
+  // only unusable offers: nothing relayed
+  c.send(announce(kHash, peer('c'), {{"offers", json::array({"x", json::object()})}}));
+  c.inbox->take();
+  EXPECT_TRUE(a.inbox->got.empty() && b.inbox->got.empty());
 }
 
 TEST_F(WsFixture, ManyTorrentsAndPeerIdsShareOneSocketAndLeaveWithIt) {
@@ -263,6 +269,102 @@ TEST_F(WsFixture, OneSocketHoldsAtMostAThousandSwarmPeers) {
   EXPECT_EQ(a.inbox->take()["incomplete"], 1000);
   a.protocol.close();
   EXPECT_EQ(tracker.peers(), 0u);
+}
+
+}  // namespace
+}  // namespace seedcast::tracker
+
+namespace seedcast::tracker {
+namespace {
+
+// A server peer as the tests see one: takes offers while `taking`, keeps them, and answers when
+// told (the WebRTC seed answers at once; a worker's, later).
+struct FakeServerPeer : ServerPeer {
+  PeerId id{};
+  bool taking = true;
+  struct Got {
+    InfoHash h;
+    PeerId from;
+    std::string offer;
+    WsClient client;
+    std::function<void(std::string_view)> answer;
+  };
+  std::vector<Got> got;
+  FakeServerPeer() {
+    std::string s = "-SC0100-serverpeer01";
+    std::copy(s.begin(), s.end(), id.begin());
+  }
+  const PeerId& peer_id() const override { return id; }
+  bool wants_offer(const InfoHash&, const PeerId&) override { return taking; }
+  void offer(const InfoHash& h, const PeerId& from, std::string_view offer, const WsClient& client,
+             std::function<void(std::string_view)> answer) override {
+    got.push_back({h, from, std::string(offer), client, std::move(answer)});
+  }
+};
+
+struct ServerPeerFixture : WsFixture {
+  std::shared_ptr<FakeServerPeer> server = std::make_shared<FakeServerPeer>();
+  std::shared_ptr<Inbox> inbox = std::make_shared<Inbox>();
+  WsProtocol browser{tracker, allowed, inbox,
+                     WsOptions{WsClient{"198.51.100.7", "127.0.0.1:8002"}, [this](const InfoHash& h) {
+                                 return h == kHash ? std::vector<std::shared_ptr<ServerPeer>>{server}
+                                                   : std::vector<std::shared_ptr<ServerPeer>>{};
+                               }}};
+  void send(const json& j) { browser.on_message(j.dump()); }
+};
+
+TEST_F(ServerPeerFixture, TheServerPeerGetsTheFirstOfferCountsAsASeederAndItsAnswerIsRelayed) {
+  a.send(announce(kHash, peer('a')));
+  send(announce(kHash, peer('x'), {{"offers", offers(3)}}));
+  json reply = inbox->take();
+  EXPECT_EQ(reply["complete"], 1);  // the server peer
+  EXPECT_EQ(reply["incomplete"], 2);
+  ASSERT_EQ(server->got.size(), 1u);
+  const auto& g = server->got[0];
+  EXPECT_EQ(g.h, kHash);
+  EXPECT_EQ(std::string(g.from.begin(), g.from.end()), peer('x'));
+  EXPECT_EQ(json::parse(g.offer)["sdp"], "v=0\r\nsdp 0");
+  EXPECT_EQ(g.client.remote, "198.51.100.7");
+  EXPECT_EQ(g.client.local, "127.0.0.1:8002");
+  // the other peer got the next offer
+  a.inbox->take();
+  EXPECT_EQ(a.inbox->take()["offer_id"], offer_id('b'));
+  // the answer reaches the browser as a peer's answer would, from the server's peer id
+  g.answer("v=0\r\nanswer");
+  json ans = inbox->take();
+  EXPECT_EQ(ans["action"], "announce");
+  EXPECT_EQ(ans["answer"]["type"], "answer");
+  EXPECT_EQ(ans["answer"]["sdp"], "v=0\r\nanswer");
+  EXPECT_EQ(ans["offer_id"], offer_id('a'));
+  EXPECT_EQ(ans["peer_id"], "-SC0100-serverpeer01");
+  EXPECT_EQ(ans["info_hash"], bin(kHash));
+}
+
+TEST_F(ServerPeerFixture, NoOfferWhenItDeclinesForSeedersOrOtherSwarms) {
+  server->taking = false;
+  send(announce(kHash, peer('x'), {{"offers", offers(2)}}));
+  EXPECT_TRUE(server->got.empty());
+  server->taking = true;
+  send(announce(kHash, peer('y'), {{"offers", offers(2)}, {"left", 0}}));  // a seeder
+  EXPECT_TRUE(server->got.empty());
+  send(announce(kOdd, peer('x'), {{"offers", offers(2)}}));  // a swarm it does not serve
+  EXPECT_TRUE(server->got.empty());
+  send(announce(kHash, peer('x'), {{"event", "stopped"}, {"offers", offers(2)}}));
+  EXPECT_TRUE(server->got.empty());
+  // scrape counts it too
+  inbox->got.clear();
+  send({{"action", "scrape"}, {"info_hash", bin(kHash)}});
+  json s = inbox->take();
+  EXPECT_EQ(s["files"][bin(kHash)]["complete"], 2);  // the seeder y and the server peer
+}
+
+TEST_F(ServerPeerFixture, AnAnswerAfterTheBrowserLeftGoesNowhere) {
+  send(announce(kHash, peer('x'), {{"offers", offers(1)}}));
+  ASSERT_EQ(server->got.size(), 1u);
+  browser.close();
+  inbox->got.clear();
+  server->got[0].answer("v=0\r\nlate");
+  EXPECT_TRUE(inbox->got.empty());
 }
 
 }  // namespace

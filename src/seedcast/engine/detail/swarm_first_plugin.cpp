@@ -20,10 +20,12 @@ int64_t now_ms() {
 class PeerPlugin;
 
 // What the torrent's plugin and its peers' plugins share. A peer plugin can outlive its torrent
-// plugin (libtorrent tears connections down later), hence shared. Network thread only.
+// plugin (libtorrent tears connections down later), hence shared. `connections` is touched on
+// the network thread only; the policy is shared with the process's other seeds (it locks).
 struct Shared {
-  Shared(uint32_t num_pieces, SwarmFirstOptions options) : policy(num_pieces, options) {}
-  SwarmFirst policy;
+  explicit Shared(std::shared_ptr<SharedSwarmFirst> p) : policy(std::move(p)), owner(policy->new_owner()) {}
+  std::shared_ptr<SharedSwarmFirst> policy;
+  SharedSwarmFirst::Owner owner;
   std::unordered_map<SwarmFirst::Peer, PeerPlugin*> connections;  // each removes itself
   std::shared_ptr<std::atomic<uint64_t>> refused;
 };
@@ -43,7 +45,7 @@ uint32_t piece_of(lt::piece_index_t i) {
 class PeerPlugin final : public lt::peer_plugin {
  public:
   PeerPlugin(std::shared_ptr<Shared> shared, lt::peer_connection_handle pc)
-      : shared_(std::move(shared)), pc_(std::move(pc)), id_(shared_->policy.connect(now_ms())) {
+      : shared_(std::move(shared)), pc_(std::move(pc)), id_(shared_->policy->connect(shared_->owner, now_ms())) {
     shared_->connections.emplace(id_, this);
   }
   ~PeerPlugin() override { leave(); }
@@ -52,46 +54,47 @@ class PeerPlugin final : public lt::peer_plugin {
 
   bool on_handshake(lt::span<char const> reserved) override {
     fast_ = reserved.size() >= 8 && (reserved[7] & 0x04) != 0;  // BEP 6, the fast extension
-    shared_->policy.fast(id_, fast_);
+    shared_->policy->with([&](SwarmFirst& p) { return p.fast(id_, fast_); });
     return true;
   }
   void on_disconnect(lt::error_code const&) override { leave(); }
 
   // What the peer says; libtorrent goes on to handle every message itself (return false).
   bool on_interested() override {
-    shared_->policy.interested(id_, true);
+    shared_->policy->with([&](SwarmFirst& p) { return p.interested(id_, true); });
     return false;
   }
   bool on_not_interested() override {
-    shared_->policy.interested(id_, false);
+    shared_->policy->with([&](SwarmFirst& p) { return p.interested(id_, false); });
     return false;
   }
   bool on_have(lt::piece_index_t i) override {
-    shared_->policy.have(id_, piece_of(i), now_ms());
+    shared_->policy->with([&](SwarmFirst& p) { return p.have(id_, piece_of(i), now_ms()); });
     return false;
   }
   bool on_dont_have(lt::piece_index_t i) override {
-    shared_->policy.dont_have(id_, piece_of(i), now_ms());
+    shared_->policy->with([&](SwarmFirst& p) { return p.dont_have(id_, piece_of(i), now_ms()); });
     return false;
   }
   bool on_have_all() override {
-    shared_->policy.have_all(id_, now_ms());
+    shared_->policy->with([&](SwarmFirst& p) { return p.have_all(id_, now_ms()); });
     return false;
   }
   bool on_have_none() override {
-    shared_->policy.have_none(id_, now_ms());
+    shared_->policy->with([&](SwarmFirst& p) { return p.have_none(id_, now_ms()); });
     return false;
   }
   bool on_bitfield(lt::bitfield const& bits) override {
     std::vector<bool> v(static_cast<size_t>(bits.size()));
     for (int i = 0; i < bits.size(); ++i) v[static_cast<size_t>(i)] = bits.get_bit(i);
-    shared_->policy.bitfield(id_, v, now_ms());
+    shared_->policy->with([&](SwarmFirst& p) { return p.bitfield(id_, v, now_ms()); });
     return false;
   }
 
   // Returning true keeps a request from libtorrent: it is refused here.
   bool on_request(lt::peer_request const& r) override {
-    const SwarmFirst::Verdict v = shared_->policy.request(id_, piece_of(r.piece), now_ms());
+    const SwarmFirst::Verdict v =
+        shared_->policy->with([&](SwarmFirst& p) { return p.request(id_, piece_of(r.piece), now_ms()); });
     if (v == SwarmFirst::Verdict::serve) return false;
     if (shared_->refused) shared_->refused->fetch_add(1, std::memory_order_relaxed);
     // With the fast extension, libtorrent's choke rejects what is still queued for the peer;
@@ -101,12 +104,14 @@ class PeerPlugin final : public lt::peer_plugin {
     return true;
   }
   bool on_cancel(lt::peer_request const&) override {
-    shared_->policy.dequeued(id_);
+    shared_->policy->with([&](SwarmFirst& p) { return p.dequeued(id_); });
     return false;
   }
-  void sent_piece(lt::peer_request const&) override { shared_->policy.dequeued(id_); }
-  void sent_choke() override { shared_->policy.choked(id_); }
-  void sent_unchoke() override { shared_->policy.unchoked(id_); }
+  void sent_piece(lt::peer_request const&) override {
+    shared_->policy->with([&](SwarmFirst& p) { return p.dequeued(id_); });
+  }
+  void sent_choke() override { shared_->policy->with([&](SwarmFirst& p) { return p.choked(id_); }); }
+  void sent_unchoke() override { shared_->policy->with([&](SwarmFirst& p) { return p.unchoked(id_); }); }
 
   void act(const SwarmFirst::Action& a) {
     if (pc_.is_disconnecting()) return;
@@ -142,7 +147,7 @@ class PeerPlugin final : public lt::peer_plugin {
     if (gone_) return;
     gone_ = true;
     shared_->connections.erase(id_);
-    shared_->policy.disconnect(id_);
+    shared_->policy->disconnect(id_);
   }
 
   std::shared_ptr<Shared> shared_;
@@ -161,13 +166,10 @@ class TorrentPlugin final : public lt::torrent_plugin {
     return std::make_shared<PeerPlugin>(shared_, pc);
   }
 
-  // libtorrent calls this every session tick: 500 ms, or 100 ms while the engine fetches
-  // gateway torrents (Engine's tick_for_swarms); the policy wants about one a second.
+  // libtorrent calls this every session tick (500 ms, or 100 ms while the engine fetches
+  // gateway torrents); the shared policy ticks once a second and keeps our peers' actions.
   void tick() override {
-    const int64_t now = now_ms();
-    if (now - last_tick_ < 1000) return;
-    last_tick_ = now;
-    for (const SwarmFirst::Action& a : shared_->policy.tick(now)) {
+    for (const SwarmFirst::Action& a : shared_->policy->tick(shared_->owner, now_ms())) {
       auto it = shared_->connections.find(a.peer);
       if (it != shared_->connections.end()) it->second->act(a);
     }
@@ -175,15 +177,14 @@ class TorrentPlugin final : public lt::torrent_plugin {
 
  private:
   std::shared_ptr<Shared> shared_;
-  int64_t last_tick_ = 0;
 };
 
 }  // namespace
 
-TorrentPluginFactory swarm_first_plugin(uint32_t num_pieces, SwarmFirstOptions options,
+TorrentPluginFactory swarm_first_plugin(std::shared_ptr<SharedSwarmFirst> policy,
                                         std::shared_ptr<std::atomic<uint64_t>> refused) {
-  return [num_pieces, options, refused = std::move(refused)](const lt::torrent_handle&, lt::client_data_t) {
-    auto shared = std::make_shared<Shared>(num_pieces, options);
+  return [policy = std::move(policy), refused = std::move(refused)](const lt::torrent_handle&, lt::client_data_t) {
+    auto shared = std::make_shared<Shared>(policy);
     shared->refused = refused;
     return std::make_shared<TorrentPlugin>(std::move(shared));
   };

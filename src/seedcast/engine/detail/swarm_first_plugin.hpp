@@ -20,9 +20,10 @@ namespace seedcast::engine::detail {
 using TorrentPluginFactory =
     std::function<std::shared_ptr<lt::torrent_plugin>(const lt::torrent_handle&, lt::client_data_t)>;
 
-// A factory for add_torrent_params::extensions. `num_pieces` is the torrent's; `refused` (may be
-// null) counts the requests refused, for the engine's stats.
-TorrentPluginFactory swarm_first_plugin(uint32_t num_pieces, SwarmFirstOptions options,
+// A factory for add_torrent_params::extensions: the torrent's BitTorrent peers under `policy`
+// (which other seeds of the process may share); `refused` (may be null) counts the requests
+// refused, for the engine's stats.
+TorrentPluginFactory swarm_first_plugin(std::shared_ptr<SharedSwarmFirst> policy,
                                         std::shared_ptr<std::atomic<uint64_t>> refused);
 
 }  // namespace seedcast::engine::detail
