@@ -1,7 +1,8 @@
 // libFuzzer target: the seed side of the BitTorrent peer wire (wire::SeedConnection). The input
 // is what a peer sends: byte 0 picks the chunk size the stream is cut into (0: one chunk),
 // byte 1 the owner's decisions between chunks (choke, unchoke, have, suggest, keep-alive; 0:
-// none, and start() is left to receive()), the rest is the peer's byte stream. pump() runs after
+// none, and start() is left to receive()) and, with its top 3 bits set, a seed that has every
+// piece (else every 7th is missing), the rest is the peer's byte stream. pump() runs after
 // every chunk with a budget that varies. What we send is parsed back and must hold:
 //  - nothing crashes, and every message we send is whole and one we may send;
 //  - every piece message carries exactly the bytes the host gives for (piece, begin, length),
@@ -81,7 +82,8 @@ struct FuzzHost : SeedConnection::Host {
   size_t pos = 0;
   bool handshake_seen = false;
 
-  static bool holds(uint32_t piece) { return piece % 7 != 3; }
+  bool complete = false;  // holds every piece (have-all), or all but every 7th (a bitfield)
+  bool holds(uint32_t piece) const { return complete || piece % 7 != 3; }
   static bool readable(uint32_t piece) { return piece % 11 != 5; }
 
   void send(std::string_view bytes) override {
@@ -211,6 +213,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.max_message = 64 * 1024;
   SeedConnection conn(torrent(), {}, host, options);
   host.conn = &conn;
+  host.complete = (actions & 0xe0) == 0xe0;
   if (actions != 0) conn.start();
 
   size_t step = 0;

@@ -21,7 +21,8 @@ constexpr size_t kPeerIdAt = 48;
 constexpr uint32_t kMetadataPiece = 16 * 1024;  // BEP 9
 constexpr uint8_t kOurUtMetadata = 1;           // the extended id we announce for ut_metadata
 // Malformed requests tolerated before the connection ends. A client that knows the torrent
-// never sends one; a few are forgiven for clients that round a last block up.
+// never sends one (its bounds come from the same info dictionary), so many mean a broken or
+// hostile peer; a few are rejected and forgiven.
 constexpr size_t kMaxBadRequests = 64;
 // bdecode limits: the dictionaries read here are small and flat ("m" is the deepest).
 constexpr int kDecodeDepth = 8;
