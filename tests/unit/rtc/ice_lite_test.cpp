@@ -289,6 +289,61 @@ TEST(IceLiteRfc, Rfc5769SampleRequestIsARoleConflict) {
             401);
 }
 
+// Checks captured from real clients answering this code's ICE-lite answers on 127.0.0.1 (the
+// credentials are that run's: the server's from its answer, the browser's from its offer). Both
+// carry GOOG-NETWORK-INFO (0xC057) and ICE-CONTROLLING; the second of each nominates.
+TEST(IceLiteRealClients, ChromiumChecksAreAnsweredAndNominate) {
+  const auto plain =
+      hex("00 01 00 50 21 12 a4 42 69 62 44 66 5a 45 4f 31 65 32 31 70"
+          "00 06 00 0d 48 79 62 75 63 55 52 5a 3a 77 51 79 2b 00 00 00"
+          "c0 57 00 04 00 00 03 e7 80 2a 00 08 ad b6 62 32 21 06 8b 76"
+          "00 24 00 04 6e 00 1e ff 00 08 00 14 7e ef c4 75 1c aa 2d 69"
+          "85 8c 16 3f cb 37 f0 d2 be b3 d9 ab 80 28 00 04 59 be e1 db");
+  const auto nominating =
+      hex("00 01 00 54 21 12 a4 42 7a 44 64 77 66 5a 4c 73 4b 4c 54 4f"
+          "00 06 00 0d 48 79 62 75 63 55 52 5a 3a 77 51 79 2b 00 00 00"
+          "c0 57 00 04 00 00 03 e7 80 2a 00 08 ad b6 62 32 21 06 8b 76"
+          "00 25 00 00 00 24 00 04 6e 00 1e ff 00 08 00 14 db 43 f9 a2"
+          "b4 d6 d0 db 79 94 c1 97 15 fc 25 02 d3 5a ba c5 80 28 00 04"
+          "ab ac 37 25");
+  IceLite ice({"HybucURZ", "nejyXt/TJn08Dyh6Z5OomUmi"}, {"wQy+", "SNrpvZYQqR436Qh7rnqGG3m7"});
+  const auto from = *Address::parse("127.0.0.1", 52965);
+  auto m = stun::parse(plain);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->username, "HybucURZ:wQy+");
+  EXPECT_TRUE(m->unknown_required.empty());
+  auto r = ice.on_stun(plain, *m, from, 0);
+  EXPECT_TRUE(r.authenticated);
+  EXPECT_EQ(stun::mapped_address(r.datagram), from);
+  EXPECT_FALSE(ice.selected());
+  m = stun::parse(nominating);
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->use_candidate);
+  EXPECT_TRUE(ice.on_stun(nominating, *m, from, 0).authenticated);
+  EXPECT_EQ(ice.selected(), from);
+}
+
+TEST(IceLiteRealClients, WrtcNominatingCheckIsAnswered) {
+  const auto d =
+      hex("00 01 00 54 21 12 a4 42 48 62 73 6b 32 51 54 59 4a 70 37 67"
+          "00 06 00 0d 42 79 41 48 4b 71 79 76 3a 54 50 6c 6c 00 00 00"
+          "c0 57 00 04 00 01 00 00 80 2a 00 08 39 2c 92 9d cd 15 aa b2"
+          "00 25 00 00 00 24 00 04 6e 7e 1e ff 00 08 00 14 fa 3c 5f f8"
+          "0a 73 a2 79 c3 6c 4f fc 6f c3 8d 9d 21 8a cc 22 80 28 00 04"
+          "20 fa 81 85");
+  IceLite ice({"ByAHKqyv", "7feBMQZaYg1cG1U587qaqLkX"}, {"TPll", "9ivvM8ASKkifgnQYbxbvJEVz"});
+  const auto from = *Address::parse("192.0.2.2", 53325);
+  auto m = stun::parse(d);
+  ASSERT_TRUE(m);
+  auto r = ice.on_stun(d, *m, from, 0);
+  EXPECT_TRUE(r.authenticated);
+  EXPECT_EQ(ice.selected(), from);
+  // The same check under another session's password is refused, and changes nothing.
+  IceLite other({"ByAHKqyv", "7feBMQZaYg1cG1U587qaqLkY"}, {"TPll", "9ivvM8ASKkifgnQYbxbvJEVz"});
+  EXPECT_EQ(stun::error_code(other.on_stun(d, *m, from, 0).datagram), 401);
+  EXPECT_FALSE(other.selected());
+}
+
 TEST_F(IceLiteTest, IndicationsAndResponsesAreIgnored) {
   const auto a = addr("192.0.2.7", 50001);
   for (uint16_t type :
