@@ -13,10 +13,6 @@ namespace {
 constexpr char kIceChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static_assert(sizeof kIceChars - 1 == 64);
 
-// A browser checks one or two candidate pairs per address family; more than this are old pairs
-// (or someone spraying valid checks from many ports), and the oldest is forgotten.
-constexpr size_t kMaxAuthenticated = 8;
-
 std::string random_ice_string(size_t n) {
   std::string bytes(n, '\0');
   // Predictable credentials would let anyone who guesses them take over the session: without

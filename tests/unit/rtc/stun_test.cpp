@@ -283,6 +283,15 @@ TEST(StunParse, CollectsUnknownComprehensionRequiredAttributes) {
   EXPECT_EQ(m->unknown_required.size(), stun::Message::kMaxUnknown);
 }
 
+TEST(StunParse, EmptyKeyIsAKeyLikeAnyOther) {
+  const stun::TransactionId t{};
+  auto d = StunBuilder(stun::kBindingRequest, t).integrity("").fingerprint().bytes();
+  auto m = stun::parse(d);
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(stun::check_integrity(d, *m, std::string_view()));
+  EXPECT_FALSE(stun::check_integrity(d, *m, "x"));
+}
+
 TEST(StunParse, FirstOfRepeatedAttributesCounts) {
   const stun::TransactionId t{};
   auto d = StunBuilder(stun::kBindingRequest, t)
