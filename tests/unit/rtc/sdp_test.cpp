@@ -288,6 +288,20 @@ TEST(SdpOffer, MediaLevelWinsOverSessionLevel) {
   EXPECT_EQ(o->ice_pwd, "sessionsessionsessionsession");
 }
 
+// Firefox writes the fingerprint at session level (no Firefox on the test machine: the offer
+// captured from wrtc, its fingerprint moved up).
+TEST(SdpOffer, SessionLevelFingerprint) {
+  const std::string line =
+      "a=fingerprint:sha-256 B9:4D:5E:32:2B:F8:01:78:46:1F:6D:82:16:3A:A8:D4:3F:12:A7:44:21:53:AF:"
+      "B7:04:04:25:DA:53:83:51:96\r\n";
+  std::string sdp = replace(std::string(kWrtcOffer), line, "");
+  sdp = replace(sdp, "t=0 0\r\n", "t=0 0\r\n" + line);
+  auto o = parse_offer(sdp);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->fingerprint[0], 0xB9);
+  EXPECT_EQ(o->fingerprint[31], 0x96);
+}
+
 TEST(SdpOffer, DefaultsAndOtherFingerprints) {
   std::string sdp(kWrtcOffer);
   sdp = replace(sdp, "a=sctp-port:5000\r\n", "");
