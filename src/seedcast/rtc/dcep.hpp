@@ -36,9 +36,12 @@ struct Open {
 };
 
 // A DATA_CHANNEL_OPEN message (PPID 50, first byte 0x03), or nullopt when malformed: shorter
-// than its 12-byte header, label or protocol lengths past the end, an unknown channel type.
+// than its 12-byte header, label or protocol lengths past the end (or bytes after them), an
+// unknown channel type. A reliable channel's reliability parameter is read as 0 (RFC 8832 §5.1:
+// ignored by the receiver). Label and protocol are kept as sent (UTF-8 is not checked).
 std::optional<Open> parse_open(std::span<const uint8_t> message);
-std::vector<uint8_t> open_message(const Open& open);  // for tests and load generators
+// For tests and load generators; label and protocol are cut to 65535 bytes.
+std::vector<uint8_t> open_message(const Open& open);
 std::vector<uint8_t> ack_message();                    // DATA_CHANNEL_ACK: one byte, 0x02
 
 }  // namespace seedcast::rtc::dcep

@@ -18,6 +18,22 @@ constexpr uint16_t kBindingIndication = 0x0011;
 constexpr uint16_t kBindingSuccess = 0x0101;
 constexpr uint16_t kBindingError = 0x0111;
 
+// Attribute types (RFC 8489 §18.3, RFC 8445 §16.1). Types below 0x8000 are comprehension-required.
+namespace attr {
+constexpr uint16_t kMappedAddress = 0x0001;
+constexpr uint16_t kUsername = 0x0006;
+constexpr uint16_t kMessageIntegrity = 0x0008;
+constexpr uint16_t kErrorCode = 0x0009;
+constexpr uint16_t kUnknownAttributes = 0x000A;
+constexpr uint16_t kXorMappedAddress = 0x0020;
+constexpr uint16_t kPriority = 0x0024;
+constexpr uint16_t kUseCandidate = 0x0025;
+constexpr uint16_t kSoftware = 0x8022;
+constexpr uint16_t kFingerprint = 0x8028;
+constexpr uint16_t kIceControlled = 0x8029;
+constexpr uint16_t kIceControlling = 0x802A;
+}  // namespace attr
+
 using TransactionId = std::array<uint8_t, 12>;
 
 // RFC 7983: a datagram whose first byte is 0..3 is STUN (20..63 is DTLS).
@@ -36,8 +52,9 @@ struct Message {
   size_t integrity_at = 0;
   bool fingerprint = false;  // present, and its CRC was right (a wrong one fails parse())
   // Comprehension-required attributes (type < 0x8000) this reader does not know: a request that
-  // has any is answered 420.
+  // has any is answered 420. Each type once, in order of appearance, at most kMaxUnknown.
   std::vector<uint16_t> unknown_required;
+  static constexpr size_t kMaxUnknown = 16;
 };
 
 // The message in `datagram`, or nullopt when it is not well-formed STUN: the header (two zero
@@ -66,7 +83,16 @@ std::vector<uint8_t> binding_error(const TransactionId& t, int code, std::string
 std::vector<uint8_t> binding_request(const TransactionId& t, std::string_view username, std::string_view key,
                                      uint32_t priority, uint64_t tie_breaker, bool nominate);
 
-// The XOR-MAPPED-ADDRESS of a success response (for the controlling side); nullopt if absent.
+// The XOR-MAPPED-ADDRESS of a success response (for the controlling side); nullopt if absent,
+// malformed, or the datagram is not a well-formed Binding success response.
 std::optional<Address> mapped_address(std::span<const uint8_t> datagram);
+
+// The value of the first attribute of `type` in a datagram parse() accepts (a view into it);
+// nullopt when absent or the datagram is not well-formed.
+std::optional<std::span<const uint8_t>> find_attribute(std::span<const uint8_t> datagram, uint16_t type);
+
+// The ERROR-CODE (300..699) of an error response (for the controlling side and tests); nullopt if
+// absent or malformed.
+std::optional<int> error_code(std::span<const uint8_t> datagram);
 
 }  // namespace seedcast::rtc::stun
