@@ -196,7 +196,7 @@ struct DtlsTransport::Impl {
   bool in_ssl = false;             // inside an OpenSSL call: the handler is reached through the BIO
   bool in_receive = false;         // receive() is reading a datagram
   bool closing = false;            // close() is sending close_notify: no more sends
-  int early_records = 0;           // records of epoch > 0 let through while handshaking
+  int early_records = 0;           // epoch-1 records let through while handshaking
   int depth = 0;                   // public calls under way (re-entered through the handler)
   std::span<const uint8_t> input;  // the datagram OpenSSL reads next through the BIO
   std::vector<std::vector<uint8_t>> deferred_in, deferred_out;
@@ -283,10 +283,13 @@ struct DtlsTransport::Impl {
     uint8_t buf[kMaxRecord];
     while (state == State::connected) {
       int error;
-      int r = io([&] { return SSL_read(ssl, buf, sizeof buf); }, error);
+      size_t n = 0;
+      // SSL_read_ex, not SSL_read: an empty record (DTLS allows them) reads as success with no
+      // bytes, where SSL_read returns 0 with no error queued, which reads as a failure.
+      int r = io([&] { return SSL_read_ex(ssl, buf, sizeof buf, &n); }, error);
       if (state == State::closed) return;
-      if (r > 0) {
-        handler.dtls_data({buf, static_cast<size_t>(r)});
+      if (r == 1) {
+        if (n > 0) handler.dtls_data({buf, n});
         continue;
       }
       if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) return;

@@ -1,6 +1,11 @@
 #include "seedcast/rtc/dtls.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -208,6 +213,139 @@ TEST(DtlsTransport, EmptyAndOversizedSends) {
   p.pump();
   ASSERT_EQ(p.server.data.size(), 1u);  // the empty send delivered nothing
   EXPECT_EQ(p.server.data[0], one);
+}
+
+// A plain OpenSSL DTLS client over memory BIOs, configured apart from dtls.cpp: an independent
+// peer, which can also forge what OpenSSL never sends, an empty application-data record (with
+// its own AES-128-GCM keys, derived from the session as RFC 5246 §6.3 says).
+struct RawClient {
+  EVP_PKEY* key = nullptr;
+  X509* cert = nullptr;
+  SSL_CTX* ctx = nullptr;
+  SSL* ssl = nullptr;
+  BIO* in = nullptr;   // what the server sends
+  BIO* out = nullptr;  // what this client sends
+  std::array<uint8_t, 32> fingerprint{};
+
+  RawClient() {
+    key = EVP_EC_gen("P-256");
+    cert = X509_new();
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("raw"), -1, -1, 0);
+    X509_set_issuer_name(cert, X509_get_subject_name(cert));
+    X509_set_pubkey(cert, key);
+    X509_sign(cert, key, EVP_sha256());
+    unsigned n = 0;
+    X509_digest(cert, EVP_sha256(), fingerprint.data(), &n);
+    ctx = SSL_CTX_new(DTLS_method());
+    SSL_CTX_use_certificate(ctx, cert);
+    SSL_CTX_use_PrivateKey(ctx, key);
+    SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256");
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+    ssl = SSL_new(ctx);
+    in = BIO_new(BIO_s_mem());
+    out = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(in, -1);
+    SSL_set_bio(ssl, in, out);
+    SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU);
+    SSL_set_mtu(ssl, 1200);
+    SSL_set_connect_state(ssl);
+  }
+  ~RawClient() {
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  }
+  // Everything written since the last call, as one datagram (records are self-delimiting).
+  std::vector<uint8_t> take() {
+    std::vector<uint8_t> d(BIO_ctrl_pending(out));
+    if (!d.empty()) BIO_read(out, d.data(), static_cast<int>(d.size()));
+    return d;
+  }
+  void give(std::span<const uint8_t> d) { BIO_write(in, d.data(), static_cast<int>(d.size())); }
+
+  // An application-data record of epoch 1 with no data, sequence number `seq`.
+  std::vector<uint8_t> empty_record(uint64_t seq) {
+    unsigned char master[48], cr[32], sr[32];
+    size_t mlen = SSL_SESSION_get_master_key(SSL_get_session(ssl), master, sizeof master);
+    SSL_get_client_random(ssl, cr, sizeof cr);
+    SSL_get_server_random(ssl, sr, sizeof sr);
+    std::vector<unsigned char> seed{'k', 'e', 'y', ' ', 'e', 'x', 'p',
+                                    'a', 'n', 's', 'i', 'o', 'n'};
+    seed.insert(seed.end(), sr, sr + 32);
+    seed.insert(seed.end(), cr, cr + 32);
+    unsigned char block[40];  // client key, server key, client IV, server IV
+    EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "TLS1-PRF", nullptr);
+    EVP_KDF_CTX* kctx = EVP_KDF_CTX_new(kdf);
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, master, mlen),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, seed.data(), seed.size()),
+        OSSL_PARAM_construct_end()};
+    EVP_KDF_derive(kctx, block, sizeof block, params);
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    uint8_t seq8[8] = {0, 1};  // epoch 1, then the 48-bit sequence number
+    for (int i = 0; i < 6; ++i) seq8[2 + i] = static_cast<uint8_t>(seq >> (8 * (5 - i)));
+    unsigned char nonce[12];
+    std::memcpy(nonce, block + 32, 4);
+    std::memcpy(nonce + 4, seq8, 8);  // explicit nonce: the sequence number, as OpenSSL does
+    unsigned char aad[13];
+    std::memcpy(aad, seq8, 8);
+    aad[8] = 23;
+    aad[9] = 0xfe;
+    aad[10] = 0xfd;
+    aad[11] = aad[12] = 0;  // plaintext length 0
+    unsigned char tag[16];
+    EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+    int len = 0;
+    EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), nullptr, nullptr, nullptr);
+    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr);
+    EVP_EncryptInit_ex(c, nullptr, nullptr, block, nonce);
+    EVP_EncryptUpdate(c, nullptr, &len, aad, sizeof aad);
+    EVP_EncryptFinal_ex(c, nullptr, &len);
+    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag);
+    EVP_CIPHER_CTX_free(c);
+    std::vector<uint8_t> r{23, 0xfe, 0xfd};
+    r.insert(r.end(), seq8, seq8 + 8);
+    r.push_back(0);
+    r.push_back(24);  // explicit nonce and tag
+    r.insert(r.end(), seq8, seq8 + 8);
+    r.insert(r.end(), tag, tag + 16);
+    return r;
+  }
+};
+
+TEST(DtlsTransport, EmptyRecordFromThePeerDeliversNothing) {
+  RawClient raw;
+  Peer server;
+  server.t = std::make_unique<DtlsTransport>(DtlsTransport::Role::server, server_cert(),
+                                             raw.fingerprint, server);
+  for (int i = 0; i < 10 && !(server.connected && SSL_is_init_finished(raw.ssl)); ++i) {
+    SSL_do_handshake(raw.ssl);
+    if (Bytes d = raw.take(); !d.empty()) server.t->receive(d);
+    for (const Bytes& d : server.out) raw.give(d);
+    server.out.clear();
+  }
+  ASSERT_EQ(server.connected, 1);
+  ASSERT_TRUE(SSL_is_init_finished(raw.ssl));
+  ASSERT_EQ(SSL_write(raw.ssl, "one", 3), 3);
+  server.t->receive(raw.take());
+  server.t->receive(raw.empty_record(50));  // a valid record with nothing in it
+  Bytes forged = raw.empty_record(51);
+  forged.back() ^= 1;  // fails authentication: dropped
+  server.t->receive(forged);
+  ASSERT_EQ(SSL_write(raw.ssl, "two", 3), 3);
+  server.t->receive(raw.take());
+  std::vector<Bytes> expected{{'o', 'n', 'e'}, {'t', 'w', 'o'}};
+  EXPECT_EQ(server.data, expected);
+  EXPECT_TRUE(server.t->connected());
+  EXPECT_TRUE(server.closed.empty());
 }
 
 TEST(DtlsTransport, ClientWithAnotherCertificateIsRefused) {
