@@ -163,8 +163,8 @@ bool run_until(std::span<Link* const> links, const std::function<bool()>& done,
     }
     if (done()) return true;
     if (waited >= limit_ms) return false;
+    g_now_ms += 10;  // the wall clock usrsctp reads moves first, as it would
     sctp_handle_timers(10);
-    g_now_ms += 10;
   }
 }
 
@@ -212,7 +212,7 @@ TEST(SctpAssociation, SendsEverySizeBothWaysOnSeveralStreamsInOrder) {
   Link link(options, options);
   connect(link);
   const size_t sizes[] = {1, 16 << 10, 65536, 262144};
-  const uint16_t streams[] = {0, 1, 7, 255};
+  const uint16_t streams[] = {0, 1, 7, 63};
   const uint32_t ppids[] = {50, 51, 53, 0xdeadbeef};  // the last one checks byte order
   std::vector<End::Message> sent[2];
   uint32_t seed = 1;
@@ -562,8 +562,9 @@ TEST(SctpAssociation, HundredAssociationsAtOnce) {
     }
     run_until(all, [] { return false; }, 1000);  // acknowledged, idle
     size_t after = heap_in_use();
-    std::printf("[ sctp     ] %u streams: %zu bytes of heap per association (100 idle, up)\n",
-                streams, (after - before) / 100);
+    if (after > before)  // mallinfo2 sees nothing under ASan
+      std::printf("[ sctp     ] %u streams: %zu bytes of heap per association (100 up, idle)\n",
+                  streams, (after - before) / 100);
     links.clear();
     run_until(std::span<Link* const>{}, [] { return false; }, 1000);
   }
