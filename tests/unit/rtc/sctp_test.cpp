@@ -470,6 +470,17 @@ TEST(SctpAssociation, GarbageIsHarmless) {
     if (i % 100 == 0) sctp_handle_timers(10);
   }
   link.server.sctp->receive({});
+  // An INIT with a zero-length parameter: Debian's usrsctp 0.9.5.0 loops for ever on it when
+  // an association exists (sctplab/usrsctp#570), so it must not reach usrsctp.
+  // clang-format off
+  const Bytes init = {
+      0x13, 0x88, 0x13, 0x88, 0, 0, 0, 0, 0, 0, 0, 0,  // ports 5000, tag 0, CRC (unchecked)
+      1, 0, 0, 24,                                     // INIT, 24 bytes
+      1, 2, 3, 4, 0, 1, 0, 0,                          // initiate tag, a_rwnd
+      0, 8, 0, 8, 9, 9, 9, 9,                          // streams out and in, initial TSN
+      0x80, 0, 0, 0};                                  // a parameter of length 0
+  // clang-format on
+  link.server.sctp->receive(init);
   link.to_client.clear();  // whatever it answered to the junk
   ASSERT_TRUE(link.client.sctp->send(0, 51, Bytes{'o', 'k'}));
   ASSERT_TRUE(run_until(link, [&] { return link.server.messages.size() == 1; }));

@@ -68,6 +68,45 @@ uint32_t crc32c(uint8_t* p, size_t n) {
   return usrsctp_crc32c(p, n);
 }
 
+uint16_t load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint32_t load32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
+
+// Whether a packet from the peer is well formed enough to reach usrsctp: every chunk's length
+// at least its header and within the packet; an INIT or INIT-ACK alone in its packet (RFC 9260
+// §6.10), with non-zero initiate tag and stream counts, and parameters that each hold at least
+// their header and end within the chunk. Debian's usrsctp 0.9.5.0 loops for ever on an INIT
+// with a zero-length parameter sent to an existing association (fixed upstream after that
+// release, sctplab/usrsctp#570; found here by fuzz/sctp_fuzz.cpp): one peer could stop every
+// association of the process. Malformed packets are dropped, as a lost packet would be.
+bool well_formed(std::span<const uint8_t> p) {
+  constexpr uint8_t kInit = 1, kInitAck = 2;
+  constexpr size_t kCommonHeader = 12, kChunkHeader = 4, kInitChunk = 20, kParamHeader = 4;
+  if (p.size() < kCommonHeader + kChunkHeader) return false;
+  for (size_t at = kCommonHeader; at < p.size();) {
+    if (p.size() - at < kChunkHeader) return false;
+    size_t length = load16(&p[at + 2]);
+    if (length < kChunkHeader || length > p.size() - at) return false;
+    uint8_t type = p[at];
+    if (type == kInit || type == kInitAck) {
+      if (at != kCommonHeader || p.size() - at > ((length + 3) & ~size_t{3})) return false;
+      if (length < kInitChunk || load32(&p[at + 4]) == 0 || load16(&p[at + 12]) == 0 ||
+          load16(&p[at + 14]) == 0)
+        return false;
+      const size_t end = at + length;
+      for (size_t q = at + kInitChunk; q < end;) {
+        if (end - q < kParamHeader) return false;
+        size_t plen = load16(&p[q + 2]);
+        if (plen < kParamHeader || plen > end - q) return false;
+        q += (plen + 3) & ~size_t{3};
+      }
+    }
+    at += (length + 3) & ~size_t{3};  // the last chunk's padding may be missing
+  }
+  return true;
+}
+
 // Debug builds: every call must come from the thread of the first one (sctp.hpp). A call from
 // another thread is logged, not stopped: release builds do not check.
 void check_thread(const char* what) {
@@ -384,12 +423,16 @@ void UsrsctpAssociation::receive(std::span<const uint8_t> packet) {
   check_thread("receive");
   auto& s = UsrsctpStack::get();
   if (s.reentered("receive")) return;
+  if (!well_formed(packet)) {
+    spdlog::debug("sctp: dropped a malformed packet of {} bytes", packet.size());
+    return;
+  }
   if (state_ == State::idle) {
     const uint64_t id = id_;
     start();
     if (!alive(id)) return;
   }
-  if (state_ == State::done || so_ == nullptr || packet.empty()) return;
+  if (state_ == State::done || so_ == nullptr) return;
   {
     Inside in(s);
     usrsctp_conninput(address_of(id_), packet.data(), packet.size(), 0);
