@@ -93,7 +93,8 @@ class SctpAssociation {
   // the stream go out first; usrsctp holds the request while another one is outstanding.
   virtual void reset_stream(uint16_t stream) = 0;
   // Ends the association: SHUTDOWN once the queued messages are out when it is up, ABORT when
-  // it is still being set up. No handler call follows, sctp_closed included.
+  // it is still being set up. No handler call but sctp_send (the packets of the shutdown)
+  // follows, sctp_closed included.
   virtual void close() = 0;
 };
 

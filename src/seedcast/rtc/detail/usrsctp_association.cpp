@@ -448,7 +448,7 @@ bool UsrsctpAssociation::send(uint16_t stream, uint32_t ppid, std::span<const ui
   if (s.reentered("send")) return false;
   if (message.empty() || message.size() > options_.max_message_size) return false;
   if (state_ != State::open || user_closed_ || stream >= outbound_streams_) return false;
-  if (queued_messages_ >= max_queued_messages_ || buffered() >= options_.send_buffer) {
+  if (queued_bytes() >= options_.send_buffer || queued_messages_ >= max_queued_messages_) {
     want_writable_ = true;
     return false;
   }
@@ -465,18 +465,26 @@ bool UsrsctpAssociation::send(uint16_t stream, uint32_t ppid, std::span<const ui
                       SCTP_SENDV_SPA, 0);
     error = errno;
   }
-  bool sent = n >= 0;
-  if (sent) {
-    ++queued_messages_;
-  } else {
-    if (error == EWOULDBLOCK || error == EAGAIN || error == ENOBUFS) {
+  if (n < 0) {
+    if (error == EWOULDBLOCK || error == EAGAIN || error == ENOBUFS)
       want_writable_ = true;  // usrsctp's queue is full (bytes, or 512 chunks)
-    } else {
+    else
       spdlog::debug("sctp: usrsctp_sendv: {}", std::strerror(error));
-    }
+    // No drain() here: it could call sctp_writable() before this false reaches the caller,
+    // who would then wait for a call that already came.
+    return false;
   }
+  ++queued_messages_;
   s.drain();
-  return sent;
+  return true;
+}
+
+size_t UsrsctpAssociation::queued_bytes() {
+  size_t queued = buffered();
+  // An empty queue also restarts the message count, should its SENDER_DRY notification have
+  // been dropped (usrsctp drops notifications that do not fit the receive buffer).
+  if (queued == 0) queued_messages_ = 0;
+  return queued;
 }
 
 size_t UsrsctpAssociation::buffered() const {
@@ -579,7 +587,7 @@ void UsrsctpAssociation::pump() {
   }
   if (!alive(id)) return;
   if (want_writable_ && state_ == State::open && !user_closed_ &&
-      queued_messages_ < max_queued_messages_ && buffered() <= options_.low_water) {
+      queued_bytes() <= options_.low_water && queued_messages_ < max_queued_messages_) {
     want_writable_ = false;
     handler_.sctp_writable();
   }

@@ -61,6 +61,8 @@ class UsrsctpAssociation final : public SctpAssociation {
   // false when the handler destroyed the association from inside (nothing may be touched).
   bool finish(error_code why, bool abort);
   void release_socket(bool abort);
+  // buffered(); when zero, the message count starts again.
+  size_t queued_bytes();
   // Whether association `id` still exists: checked after every handler call, since a handler
   // that breaks the contract may have destroyed it from inside.
   static bool alive(uint64_t id);
