@@ -74,20 +74,22 @@ class SctpAssociation {
 
   // Sends INIT (both roles). receive() before start() starts the association first.
   virtual void start() = 0;
-  // An SCTP packet from the peer (DTLS application data). Garbage is dropped by the stack
-  // (wrong CRC32c, unknown verification tag); a peer that breaks the protocol is aborted
-  // (sctp_closed with errc::sctp_failed), e.g. a message longer than max_message_size.
+  // An SCTP packet from the peer (DTLS application data). Garbage is dropped: malformed chunks
+  // here, unknown verification tags by usrsctp. The CRC32c is not checked (DTLS has already
+  // authenticated the packet). A peer that breaks the protocol is aborted (sctp_closed with
+  // errc::sctp_failed), e.g. one that sends a message longer than max_message_size.
   virtual void receive(std::span<const uint8_t> packet) = 0;
   // Queues one whole message, ordered (or not) and reliable. false when it cannot be queued now
-  // (buffered() at or over send_buffer, more than send_buffer / 256 messages queued, usrsctp's
-  // queue full, or the association not up yet); retry on sctp_writable() (which follows every
-  // refusal while the association is up).
+  // (buffered() at or over send_buffer, too many messages queued: send_buffer / 256 and at
+  // least 256, usrsctp's queue full, or the association not up yet); retry on sctp_writable()
+  // (which follows every such refusal while the association is up).
   // Refused for ever: a message longer than max_message_size, an empty one (SCTP has no
   // empty messages: data channels send one byte with PPID 56 or 57), a stream id not
   // negotiated, and anything after close or failure.
   virtual bool send(uint16_t stream, uint32_t ppid, std::span<const uint8_t> message,
                     bool ordered = true) = 0;
-  // Bytes queued in usrsctp and not yet acknowledged (payload and 16-byte chunk headers).
+  // Bytes queued in usrsctp and not yet acknowledged: payload, and the 16-byte header of each
+  // chunk usrsctp has already cut.
   virtual size_t buffered() const = 0;
   // Resets an outgoing stream: closes that data channel (RFC 8831 §6.7). Queued messages of
   // the stream go out first; usrsctp holds the request while another one is outstanding.

@@ -488,6 +488,7 @@ size_t UsrsctpAssociation::queued_bytes() {
 }
 
 size_t UsrsctpAssociation::buffered() const {
+  check_thread("buffered");
   auto& s = UsrsctpStack::get();
   if (so_ == nullptr || s.reentered("buffered")) return 0;
   if (state_ != State::open && state_ != State::closing) return 0;
@@ -655,7 +656,7 @@ bool UsrsctpAssociation::notification(std::span<const uint8_t> bytes) {
       queued_messages_ = 0;
       return true;
     case SCTP_PARTIAL_DELIVERY_EVENT:
-      partial_.clear();  // the message being delivered in parts was abandoned
+      partial_ = {};  // the message being delivered in parts was abandoned
       return true;
     case SCTP_STREAM_RESET_EVENT: {
       uint16_t flags = n.sn_strreset_event.strreset_flags;
