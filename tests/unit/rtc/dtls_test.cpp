@@ -1,4 +1,5 @@
 #include "seedcast/rtc/dtls.hpp"
+#include "rtc/wall_clock.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
@@ -20,38 +21,19 @@
 #include <vector>
 
 // OpenSSL 3.0 runs the DTLS retransmission timer on gettimeofday() and offers no way to pass it
-// another clock, so this binary interposes gettimeofday(): the real clock, unless a test holds a
-// FakeClock, which freezes it and moves it only when told. Executables come first in symbol
-// lookup, so libssl's calls land here (as they do under ASan).
-namespace {
-std::atomic<bool> g_fake_clock{false};
-std::atomic<int64_t> g_fake_now_us{0};
-
-int64_t real_now_us() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
-}
-}  // namespace
-
-extern "C" int gettimeofday(struct timeval* tv, void*) noexcept {
-  int64_t now = g_fake_clock ? g_fake_now_us.load() : real_now_us();
-  tv->tv_sec = static_cast<time_t>(now / 1'000'000);
-  tv->tv_usec = static_cast<suseconds_t>(now % 1'000'000);
-  return 0;
-}
-
+// another clock: FakeClock freezes the wall clock this binary gives libraries (wall_clock.hpp)
+// and moves it only when told.
 namespace seedcast::rtc {
 namespace {
 
 class FakeClock {
  public:
   FakeClock() {
-    g_fake_now_us = real_now_us();
-    g_fake_clock = true;
+    test::wall_clock_frozen_us = test::real_now_us();
+    test::wall_clock_frozen = true;
   }
-  ~FakeClock() { g_fake_clock = false; }
-  void advance_ms(int64_t ms) { g_fake_now_us += ms * 1000; }
+  ~FakeClock() { test::wall_clock_frozen = false; }
+  void advance_ms(int64_t ms) { test::wall_clock_frozen_us += ms * 1000; }
 };
 
 using Bytes = std::vector<uint8_t>;
