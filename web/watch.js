@@ -4,8 +4,10 @@
 //
 // Query options: ?ice=<JSON RTCIceServer list | comma-separated stun:/turn: URLs>
 // (default: no ICE servers, host candidates only); ?tracker=<ws(s):// URL> announces there
-// instead of the torrent's WebSocket trackers.
-// Tests read window.seedcastStats = {peerBytes, webseedBytes, numPeers, progress, ready, …}.
+// instead of the torrent's WebSocket trackers; ?webseed=0 leaves the web seed out (the bytes
+// then come over WebRTC only: from other viewers and from the server's own peer).
+// Tests read window.seedcastStats = {peerBytes, serverPeerBytes, webseedBytes, numPeers,
+// progress, ready, …}.
 
 const VIDEO_EXT = /\.(mp4|m4v|webm|mkv|mov|ogv|ogg|mpe?g|ts|avi)$/i
 const SW_URL = '/sw.min.js'
@@ -17,9 +19,13 @@ const root = $('player')
 const video = $('video')
 const params = new URLSearchParams(location.search)
 
+// The server's own WebRTC peer (its seed, or a worker's) has a peer id that starts so.
+const SERVER_PEER_PREFIX = '-SC'
+
 const stats = window.seedcastStats = {
-  peerBytes: 0, // piece bytes received from WebRTC peers
-  webseedBytes: 0, // piece bytes received from the server (web seed)
+  peerBytes: 0, // piece bytes received from other viewers (WebRTC)
+  serverPeerBytes: 0, // piece bytes received from the server's own WebRTC peer
+  webseedBytes: 0, // piece bytes received from the server's web seed (HTTP)
   uploadBytes: 0, // bytes sent to peers
   numPeers: 0, // connected WebRTC peers (the web seed is not counted)
   progress: 0, // fraction of the played file downloaded and verified
@@ -110,20 +116,29 @@ function answerOnlyOwnStreams () {
   })
 }
 
+function peerIdText (wire) {
+  const hex = wire.peerId || ''
+  let out = ''
+  for (let i = 0; i + 1 < hex.length && out.length < 8; i += 2) out += String.fromCharCode(parseInt(hex.slice(i, i + 2), 16))
+  return out
+}
+
 function trackWire (wire) {
-  const fromServer = wire.type === 'webSeed'
+  const webSeed = wire.type === 'webSeed'
+  // The peer id is known once the handshake is in; bytes come after it.
   wire.on('download', n => {
-    if (fromServer) stats.webseedBytes += n
+    if (webSeed) stats.webseedBytes += n
+    else if (peerIdText(wire).startsWith(SERVER_PEER_PREFIX)) stats.serverPeerBytes += n
     else stats.peerBytes += n
   })
-  if (!fromServer) wire.on('upload', n => { stats.uploadBytes += n })
+  if (!webSeed) wire.on('upload', n => { stats.uploadBytes += n })
 }
 
 function render (torrent, file) {
   $('progress').value = stats.progress
   $('progress-text').textContent = `${(stats.progress * 100).toFixed(1)}%`
-  for (const [id, n] of [['peer-bytes', stats.peerBytes], ['webseed-bytes', stats.webseedBytes],
-    ['upload-bytes', stats.uploadBytes]]) {
+  for (const [id, n] of [['peer-bytes', stats.peerBytes], ['server-peer-bytes', stats.serverPeerBytes],
+    ['webseed-bytes', stats.webseedBytes], ['upload-bytes', stats.uploadBytes]]) {
     $(id).textContent = formatBytes(n)
     $(id).dataset.bytes = String(n)
   }
@@ -192,7 +207,8 @@ async function main () {
   }
   const note = WebTorrent.WEBRTC_SUPPORT ? '' : 'This browser has no WebRTC: playing from the server only.'
 
-  const client = new WebTorrent({ tracker: { rtcConfig: { iceServers: iceServers() } } })
+  const webSeeds = params.get('webseed') !== '0'
+  const client = new WebTorrent({ webSeeds, tracker: { rtcConfig: { iceServers: iceServers() } } })
   client.on('error', fail)
   window.seedcastClient = client // for debugging from the console
 

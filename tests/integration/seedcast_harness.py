@@ -235,7 +235,8 @@ _SERVER_ENV_KEYS = ("HOST", "PORT", "listenPort", "LIBRARY", "DATA_DIR", "PORT_F
                     "RESCAN_INTERVAL", "LOG_LEVEL", "PUBLIC_URL", "BLACKLIST", "MAX_RANGES",
                     "IDLE_TIMEOUT", "HEADER_TIMEOUT", "THREADS", "HASH_THREADS", "PIECE_SIZE",
                     "SECRET", "JWT_PUBLIC_KEY", "AUTH_WEBHOOK", "AUTH_WEBHOOK_TTL", "ANNOUNCE_INTERVAL",
-                    "signal1", "signal2", "SIGNAL1", "SIGNAL2", "WEB_DIR", "PEER_PORT",
+                    "signal1", "signal2", "SIGNAL1", "SIGNAL2", "WEB_DIR", "PEER_PORT", "RTC_PORT",
+                    "RTC_ADDRESSES", "RTC_MAX_PEERS",
                     "ACCESS_TOKEN", "METADATA_TIMEOUT", "PIECE_TIMEOUT", "GATEWAY_LIFETIME",
                     "CACHE_MAX_BYTES", "DHT", "OPEN_GATEWAY", "accessToken", "SEED_MAX_CHANNELS",
                     "ALLOWED_DOMAINS", "ALLOWED_DOMAINS_FILE", "ALLOW_PRIVATE_ORIGINS",
@@ -353,7 +354,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if k not in _SERVER_ENV_KEYS}
         env.update(HOST="127.0.0.1", PORT="0", LIBRARY=str(self.library),
                    DATA_DIR=str(self.data_dir), PORT_FILE=str(port_file),
-                   RESCAN_INTERVAL="1", LOG_LEVEL="debug", PEER_PORT="0",
+                   RESCAN_INTERVAL="1", LOG_LEVEL="debug", PEER_PORT="0", RTC_PORT="0",
                    # an unknown info-hash is a 404 unless a test turns the open gateway on
                    OPEN_GATEWAY="0",
                    # stop() waits 15 s: a connection a test left open must not hold the exit

@@ -44,6 +44,9 @@ def video_library(tmp_path_factory) -> Path:
 
 
 def server(video_library, tmp_path_factory, name, **env):
+    # Without the server's own WebRTC peer unless a test asks for it: these tests check what
+    # viewers get from the web seed and from each other.
+    env.setdefault("RTC_PORT", "-1")
     work = tmp_path_factory.mktemp(name)
     srv = H.Server(video_library, work / "data", work, expected_torrents=2, WEB_DIR=str(W.WEB_DIR), **env)
     srv.start()
@@ -184,4 +187,21 @@ def test_plays_without_streaming(open_server, how):
         args = ["--url", f"http://seedcast.invalid:{open_server.port}/watch/{ih}",
                 "--map-host", "seedcast.invalid", "--expect-mode", "server"]
     res = player(["--single", *args])
+    assert_ok(res)
+
+
+@pytest.fixture(scope="module")
+def rtc_server(video_library, tmp_path_factory):
+    srv = server(video_library, tmp_path_factory, "player-rtc", RTC_PORT="0")
+    yield srv
+    srv.stop()
+
+
+def test_plays_from_the_servers_webrtc_peer_with_the_web_seed_off(rtc_server):
+    """/watch?webseed=0: the player's only source is the server's own WebRTC peer, which the
+    tracker hands its offers to; the page shows those bytes apart."""
+    W.require_chromium()
+    W.require_web_bundle()
+    ih = rtc_server.ih(VIDEO)
+    res = player(["--url", f"{rtc_server.base}/watch/{ih}?webseed=0", "--server-peer"])
     assert_ok(res)

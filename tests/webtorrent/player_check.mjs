@@ -16,6 +16,9 @@
 //                 allow    no interception (peer bytes are then likely but not certain)
 // --single                 one viewer only; checks playback from the web seed alone
 //                          (peerBytes may be 0; numPeers must be 0 with no other viewer)
+// --server-peer            one viewer only, page opened with the web seed off (?webseed=0 in
+//                          --url): it must play from the server's own WebRTC peer alone
+//                          (serverPeerBytes > 0, webseedBytes and peerBytes 0)
 // --timeout S (90)  --min-advance S (1.0)  --chromium PATH (/usr/bin/chromium)
 // --expect-status N        only load --url and check that the page answers N (e.g. 401)
 // --expect-mode M          'stream' (default: service worker + file.streamTo), 'blob' or
@@ -33,7 +36,7 @@ import { chromium } from 'playwright-core'
 const args = parseArgs(process.argv.slice(2), {
   url: 'string', url2: 'string', 'page2-webseed': 'string', single: 'bool', timeout: 'number',
   'min-advance': 'number', chromium: 'string', 'expect-status': 'number', headful: 'bool',
-  'expect-mode': 'string', 'map-host': 'string', 'block-service-workers': 'bool'
+  'expect-mode': 'string', 'map-host': 'string', 'block-service-workers': 'bool', 'server-peer': 'bool'
 }, { 'expect-mode': 'stream', 'page2-webseed': 'block', single: false, timeout: 90, 'min-advance': 1.0, chromium: '/usr/bin/chromium', headful: false })
 if (!args.url) throw new Error('--url is required')
 
@@ -127,7 +130,8 @@ class Viewer {
         ...s,
         dom: {
           peerBytes: text('peer-bytes'), webseedBytes: text('webseed-bytes'), numPeers: text('num-peers'),
-          peerBytesData: data('peer-bytes'), webseedBytesData: data('webseed-bytes')
+          peerBytesData: data('peer-bytes'), webseedBytesData: data('webseed-bytes'),
+          serverPeerBytes: text('server-peer-bytes'), serverPeerBytesData: data('server-peer-bytes')
         },
         currentTime: v ? v.currentTime : null,
         paused: v ? v.paused : null,
@@ -225,6 +229,13 @@ async function main () {
   await plays(v1)
   const s1 = await v1.state()
   if (s1.mode !== args['expect-mode']) throw new Error(`viewer1 plays in mode ${s1.mode}, expected ${args['expect-mode']} (stream: the service worker took control)`)
+  if (args['server-peer']) {
+    if (!(s1.serverPeerBytes > 0)) throw new Error('viewer1 played without bytes from the server\'s WebRTC peer')
+    if (s1.webseedBytes !== 0) throw new Error(`viewer1 got ${s1.webseedBytes} bytes from the web seed, which the page turned off`)
+    if (s1.peerBytes !== 0) throw new Error(`viewer1 got ${s1.peerBytes} bytes from other viewers; there are none`)
+    await until(v1, s => Number(s.dom.serverPeerBytesData) > 0, '#server-peer-bytes to show the server bytes')
+    return
+  }
   if (args['expect-mode'] !== 'server' && !(s1.webseedBytes > 0)) throw new Error('viewer1 played without bytes from the web seed')
   if (args.single) {
     if (s1.numPeers !== 0) throw new Error(`viewer1 alone reports ${s1.numPeers} peers`)

@@ -16,6 +16,7 @@
 
 #include "seedcast/app/admin.hpp"
 #include "seedcast/app/reload.hpp"
+#include "seedcast/app/rtc_peer.hpp"
 #include "seedcast/auth/jwt.hpp"
 #include "seedcast/auth/middleware.hpp"
 #include "seedcast/auth/webhook.hpp"
@@ -115,6 +116,15 @@ std::string joined(const std::vector<std::string>& v) {
 // Where torrents made from URLs keep their data: the fetcher's cache, under the engine's budget.
 std::string url_cache_dir(const Config& c) { return c.data_dir + "/cache/url"; }
 
+// What the WebRTC seed of this process serves: library and URL torrents (whole, on disk) and the
+// fetched torrents its engine serves.
+catalog::TorrentPtr rtc_torrent(const catalog::Catalog& c, engine::Engine* e, const InfoHash& h) {
+  auto t = c.find(h);
+  if (!t || t->num_pieces == 0) return nullptr;
+  if (!t->from_swarm()) return t;
+  return e && e->serving(h) ? t : nullptr;
+}
+
 // The seed policy of the server's engine and of its workers.
 engine::SeedPolicy seed_policy(const Config& c) {
   engine::SeedPolicy p;
@@ -166,6 +176,10 @@ struct App::Impl {
   std::mutex housekeeping_mutex;
   std::condition_variable housekeeping_wake;
   bool stopping = false;
+  // The WebRTC peer of this process (WORKERS=0, RTC_PORT >= 0): after the engine and catalog it
+  // reads from, before the server whose tracker sessions hand it offers.
+  std::shared_ptr<superpeer::RtcSeed> rtc_seed;
+  std::shared_ptr<tracker::ServerPeer> rtc_peer;
   std::unique_ptr<http::Server> server;
   std::unique_ptr<webseed::Webseed> webseed;
   // Last, so it goes first: its threads resume requests on the server's executors.
@@ -224,6 +238,17 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     eo.peer_addresses = m.config.webseed_defer > 0;  // the webseed's bittorrent_peer below
     m.engine = std::make_unique<engine::Engine>(std::move(eo));
   }
+  if (m.config.rtc_port >= 0 && m.config.workers == 0) {
+    superpeer::RtcSeedOptions ro;
+    ro.endpoint.bind = app::rtc_bind_addresses(m.config.host);
+    ro.endpoint.port = static_cast<uint16_t>(m.config.rtc_port);
+    ro.endpoint.advertised = app::split_addresses(m.config.rtc_addresses);
+    ro.endpoint.max_peers = static_cast<size_t>(m.config.rtc_max_peers);
+    ro.torrent = [c = m.catalog.get(), e = m.engine.get()](const InfoHash& h) { return rtc_torrent(*c, e, h); };
+    ro.engine = m.engine.get();
+    m.rtc_seed = std::make_shared<superpeer::RtcSeed>(std::move(ro));
+    m.rtc_peer = app::server_peer(m.rtc_seed);
+  }
   m.server = std::make_unique<http::Server>(server_options(m.config));
   http::CorsOptions cors;
   cors.allow_methods += ", POST, DELETE";  // the super-peer and admin APIs, from a dashboard elsewhere
@@ -272,8 +297,10 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     wo.defer_seconds = m.config.webseed_defer;
     // A client that announced to our HTTP tracker or is connected to the seed is a native
     // BitTorrent client: it finds the seed (the tracker lists it) and the other viewers.
-    wo.bittorrent_peer = [e = m.engine.get(), t = m.tracker.get()](const InfoHash& h, std::string_view remote) {
-      return t->has_http_peer(h, remote) || e->peer_connected(h, remote);
+    // So is a browser the server's WebRTC seed serves: it gets those pieces from the seed too.
+    wo.bittorrent_peer = [e = m.engine.get(), t = m.tracker.get(), r = m.rtc_seed](const InfoHash& h,
+                                                                                 std::string_view remote) {
+      return t->has_http_peer(h, remote) || e->peer_connected(h, remote) || (r && r->connected(h, remote));
     };
   }
   wo.on_url_use = UrlUse{};
@@ -330,6 +357,11 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
                            ports.insert(ports.end(), w.begin(), w.end());
                          }
                          return ports;
+                       },
+                       [peer = m.rtc_peer, c = m.catalog.get(), e = m.engine.get()](const InfoHash& h) {
+                         std::vector<std::shared_ptr<tracker::ServerPeer>> out;
+                         if (peer && rtc_torrent(*c, e, h)) out.push_back(peer);
+                         return out;
                        }});
   m.server->router().add({http::Method::get}, "/healthz", [this](http::Request&) -> asio::awaitable<http::Response> {
     auto s = impl_->library->stats();
@@ -345,6 +377,14 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
       j["seed"] = {{"port", impl_->engine->peer_port()}, {"torrents", e.torrents}, {"peers", e.peers},
                    {"uploaded", e.uploaded}, {"refused", e.refused}};
       j["gateway"] = {{"torrents", e.fetching}, {"downloaded", e.downloaded}, {"cacheBytes", e.cache_bytes}};
+    }
+    if (impl_->rtc_seed) {  // this process's WebRTC peer
+      auto r = impl_->rtc_seed->stats();
+      j["webrtc"] = {{"port", impl_->rtc_seed->port()},   {"peers", r.peers},
+                     {"uploaded", r.uploaded},            {"sessions", r.endpoint.sessions},
+                     {"handshaking", r.endpoint.pending}, {"answered", r.endpoint.answered},
+                     {"refused", r.endpoint.refused},     {"failed", r.endpoint.failed},
+                     {"stunRefused", r.endpoint.stun_refused}};
     }
     if (impl_->pool) {  // the worker processes' seeds (the "seed" above is the master's engine)
       size_t live = 0, peers = 0;

@@ -105,6 +105,16 @@ const std::vector<Setting>& settings() {
       string_setting("signal2", {"SIGNAL2"}, "another extra tracker URL", &Config::signal2),
       int_setting("PEER_PORT", {}, "BitTorrent port the server seeds on (TCP and uTP); 0 = any free port, -1 = do not seed",
                   &Config::peer_port, -1, 65535),
+      int_setting("RTC_PORT", {},
+                  "UDP port of the server's WebRTC peer, which browsers reach through the tracker (workers take the "
+                  "next ones); 0 = any free port, -1 = no WebRTC peer",
+                  &Config::rtc_port, -1, 65535),
+      string_setting("RTC_ADDRESSES", {},
+                     "addresses browsers reach the WebRTC port on, comma-separated (the public address behind a NAT); "
+                     "empty: the address each browser reached the server on",
+                     &Config::rtc_addresses),
+      int_setting("RTC_MAX_PEERS", {}, "WebRTC peer connections at once (per process), handshaking ones included",
+                  &Config::rtc_max_peers, 1, 1000000),
       string_setting("ACCESS_TOKEN", {"accessToken"},
                      "token the admin API (/api/…) and the super-peer API (/seed, /stats, … /ui) want in "
                      "X-Access-Token; empty: no admin API, and the super-peer API answers loopback clients only",

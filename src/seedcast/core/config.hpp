@@ -35,6 +35,9 @@ struct Config {
   std::string signal1, signal2;  // extra trackers put in every .torrent
   std::string web_dir;          // pages and assets; empty: <executable>/../web
   int peer_port = 6881;         // BitTorrent seed; 0: any free port; -1: no seed
+  int rtc_port = 8003;          // WebRTC peer (UDP); 0: any free port; -1: none
+  std::string rtc_addresses;    // host candidates to advertise (comma list); empty: as reached
+  int rtc_max_peers = 10000;    // WebRTC peer connections at once
   std::string access_token;     // admin and super-peer APIs (accessToken); empty: none
   int seed_max_channels = 0;    // super peer: channels seeded at once; 0: no cap
   int workers = 0;              // super peer: worker processes; 0: channels seed in this process
