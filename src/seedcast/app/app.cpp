@@ -297,11 +297,11 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     wo.defer_seconds = m.config.webseed_defer;
     // A client that announced to our HTTP tracker or is connected to the seed is a native
     // BitTorrent client: it finds the seed (the tracker lists it) and the other viewers.
-    // So is a browser the server's WebRTC seed serves: it gets those pieces from the seed too.
-    wo.bittorrent_peer = [e = m.engine.get(), t = m.tracker.get(), r = m.rtc_seed](const InfoHash& h,
-                                                                                 std::string_view remote) {
-      return t->has_http_peer(h, remote) || e->peer_connected(h, remote) || (r && r->connected(h, remote));
+    wo.bittorrent_peer = [e = m.engine.get(), t = m.tracker.get()](const InfoHash& h, std::string_view remote) {
+      return t->has_http_peer(h, remote) || e->peer_connected(h, remote);
     };
+    if (m.rtc_seed)
+      wo.webrtc_peer = [r = m.rtc_seed](const InfoHash& h, std::string_view remote) { return r->connected(h, remote); };
   }
   wo.on_url_use = UrlUse{};
   m.webseed = std::make_unique<webseed::Webseed>(std::move(wo), *m.catalog, *m.blacklist);

@@ -293,7 +293,7 @@ struct Webseed::Impl {
       return r;
     }
     if (bulk_request_of_a_peer(req, t, st.size)) {
-      Response r = Response::error(503, "get these pieces from the BitTorrent seed and your peers");
+      Response r = Response::error(503, "get these pieces from the server's peer and your other peers");
       r.set("Retry-After", std::to_string(options.defer_seconds));
       return r;
     }
@@ -347,9 +347,11 @@ struct Webseed::Impl {
 
   // See Options::bittorrent_peer.
   bool bulk_request_of_a_peer(const Request& req, const catalog::Torrent& t, uint64_t size) const {
-    if (options.defer_seconds <= 0 || !options.bittorrent_peer) return false;
+    if (options.defer_seconds <= 0) return false;
     auto range = req.header("Range");
     if (!range || range->empty() || range->back() == '-') return false;  // none, or open-ended
+    if (options.webrtc_peer && options.webrtc_peer(t.info_hash, req.remote)) return true;
+    if (!options.bittorrent_peer) return false;
     auto parsed = http::parse_range(*range, size, 1);
     if (parsed.kind != http::RangeResult::Kind::satisfiable || parsed.ranges.size() != 1) return false;
     if (parsed.ranges.front().length() <= t.piece_length) return false;

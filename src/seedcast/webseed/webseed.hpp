@@ -57,6 +57,11 @@ struct Options {
   // byte) are answered 503 with `Retry-After: defer_seconds`. One-piece requests (WebTorrent,
   // players) and open ranges are always served. Unset or defer_seconds 0: never.
   std::function<bool(const InfoHash&, std::string_view remote)> bittorrent_peer;
+  // Is this address a browser the server's own WebRTC peer serves in this torrent? That peer
+  // sends it what the swarm lacks and what it needs at once (swarm-first), so its web-seed
+  // requests (WebTorrent asks one piece at a time) are all deferred, whatever their size; the
+  // browser retries the piece from its peers (WebTorrent: 10 s later from the web seed).
+  std::function<bool(const InfoHash&, std::string_view remote)> webrtc_peer;
   int defer_seconds = 0;
 };
 
