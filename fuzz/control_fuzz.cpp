@@ -18,19 +18,24 @@ using namespace seedcast::superpeer;
 
 bool same(const WorkerChannel& a, const WorkerChannel& b) {
   return a.info_hash == b.info_hash && a.name == b.name && a.multi_file == b.multi_file && a.info == b.info &&
-         a.root == b.root && a.max_connections == b.max_connections && a.trackers == b.trackers;
+         a.root == b.root && a.max_connections == b.max_connections && a.trackers == b.trackers &&
+         a.mtimes == b.mtimes;
 }
 
 bool same(const ChannelReport& a, const ChannelReport& b) {
   return a.info_hash == b.info_hash && a.peers == b.peers && a.uploaded == b.uploaded &&
          a.upload_rate == b.upload_rate && a.progress == b.progress && a.complete == b.complete &&
-         a.connection_limit == b.connection_limit;
+         a.connection_limit == b.connection_limit && a.rtc_peers == b.rtc_peers && a.rtc_uploaded == b.rtc_uploaded;
 }
 
 bool same(const ControlMessage& a, const ControlMessage& b) {
   if (a.op != b.op) return false;
   switch (a.op) {
     case ControlMessage::Op::stats: return true;
+    case ControlMessage::Op::offer:
+      return a.offer.id == b.offer.id && a.offer.info_hash == b.offer.info_hash && a.offer.from == b.offer.from &&
+             a.offer.sdp == b.offer.sdp && a.offer.remote == b.offer.remote && a.offer.local == b.offer.local;
+    case ControlMessage::Op::answer: return a.answer.id == b.answer.id && a.answer.sdp == b.answer.sdp;
     case ControlMessage::Op::assign:
       if (a.upload_limit != b.upload_limit || a.channels.size() != b.channels.size()) return false;
       for (size_t i = 0; i < a.channels.size(); ++i)
@@ -39,7 +44,8 @@ bool same(const ControlMessage& a, const ControlMessage& b) {
     case ControlMessage::Op::report: {
       const auto &x = a.report, &y = b.report;
       if (x.pid != y.pid || x.peer_port != y.peer_port || x.peers != y.peers || x.upload_limit != y.upload_limit ||
-          x.channels.size() != y.channels.size())
+          x.channels.size() != y.channels.size() || x.rtc_port != y.rtc_port || x.rtc_peer_id != y.rtc_peer_id ||
+          x.rtc_peers != y.rtc_peers || x.rtc_uploaded != y.rtc_uploaded)
         return false;
       for (size_t i = 0; i < x.channels.size(); ++i)
         if (!same(x.channels[i], y.channels[i])) return false;
@@ -53,6 +59,8 @@ std::string encode(const ControlMessage& m) {
   switch (m.op) {
     case ControlMessage::Op::assign: return encode_assign(m.channels, m.upload_limit);
     case ControlMessage::Op::report: return encode_report(m.report);
+    case ControlMessage::Op::offer: return encode_offer(m.offer);
+    case ControlMessage::Op::answer: return encode_answer(m.answer);
     case ControlMessage::Op::stats: break;
   }
   return encode_stats_request();

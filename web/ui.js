@@ -62,7 +62,8 @@ function drawWorkers (workers) {
     return el('tr', { 'data-pid': w.pid, 'data-state': w.state, 'data-restarts': w.restarts, 'data-started': w.started },
       td(w.pid), td(w.state, w.state), td(new Date(w.started * 1000).toLocaleString()), td(w.restarts, 'n'),
       td(num(w.cpu, 1), 'n'), td(size(w.rss), 'n'), td(w.channels.length, 'n'), td(w.peers, 'n'), td(w.peerPort || '—', 'n'),
-      td(size(w.uploaded), 'n'),
+      td(w.rtcPeers ?? 0, 'n'), td(w.rtcPort || '—', 'n'),
+      td(size(w.uploaded), 'n'), td(size((w.rtcUploadedBytes ?? 0) / 1024), 'n'),
       td(w.uploadLimit ? `${rate(w.uploadRate)} of ${rate(w.uploadLimit)}` : rate(w.uploadRate), 'n'), el('td', {}, stop, restart))
   }))
 }
@@ -71,7 +72,7 @@ function drawChannels (channels) {
   const body = document.querySelector('#channels tbody')
   body.replaceChildren(...channels.map(c => el('tr', { 'data-info-hash': c.infoHash, 'data-state': c.state },
     td(c.label || '—'), el('td', {}, el('code', {}, c.infoHash)), td(c.state, c.state), td(c.peers, 'n'),
-    td(size(c.uploaded), 'n'), td(rate(c.uploadRate), 'n'), td(`${num(c.progress * 100, 1)} %`, 'n'),
+    td(c.rtcPeers ?? 0, 'n'), td(size(c.uploaded), 'n'), td(size((c.rtcUploadedBytes ?? 0) / 1024), 'n'), td(rate(c.uploadRate), 'n'), td(`${num(c.progress * 100, 1)} %`, 'n'),
     td(c.priority, 'n'), td(c.keepAlive ? 'yes' : 'no'), td(c.workers.join(', ')))))
 }
 

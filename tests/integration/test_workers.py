@@ -310,7 +310,7 @@ def test_dashboard_shows_both_workers_and_restart_gives_a_new_pid(five, server_f
                                           "--workers", 2, "--timeout", 60], timeout=90)
         assert res.get("ok") and res.get("returncode") == 0, f"dashboard check failed:\n{json.dumps(res, indent=1)}"
         # the upload-rate cell shows the cap: 1,000,000 bytes/s
-        assert all(w["cells"][10].endswith(" of 976.5 KB/s") for w in res["before"]["workers"]), res["before"]
+        assert all(w["cells"][13].endswith(" of 976.5 KB/s") for w in res["before"]["workers"]), res["before"]
         old = {w["pid"] for w in before["workers"]}
         after = {w["pid"] for w in res["after"]["workers"]}
         assert len(after) == 2 and len(after - old) == 1 and res["restarted"]["pid"] in after - old

@@ -13,7 +13,8 @@
 // --peer-prefix  the peer id prefix of the server's peer: bytes from wires whose peer id starts
 //              with it are counted as "fromServer" (default -SC)
 // --pause-after  bytes: once this many are downloaded, pause for --pause-ms (then resume), so
-//              a test can do something mid-download (kill a worker)
+//              a test can do something mid-download (kill a worker); prints {"event":"paused"}
+// --download-limit  bytes/s the client downloads at most (so a download lasts long enough)
 //
 // stdout: one JSON line {"ok":bool, …}; exit status 0 only when the download completed and
 // every byte matches the source.
@@ -26,7 +27,7 @@ import parseTorrent from 'parse-torrent'
 
 const args = parseArgs(process.argv.slice(2), {
   torrent: 'string', magnet: 'string', data: 'string', tracker: 'string', out: 'string', timeout: 'number',
-  'peer-prefix': 'string', 'pause-after': 'number', 'pause-ms': 'number'
+  'peer-prefix': 'string', 'pause-after': 'number', 'pause-ms': 'number', 'download-limit': 'number'
 }, { timeout: 60, tracker: 'auto', 'peer-prefix': '-SC', 'pause-ms': 0 })
 
 const started = Date.now()
@@ -63,7 +64,8 @@ async function main () {
   const outDir = args.out || fs.mkdtempSync(path.join(os.tmpdir(), 'seedcast-rtc-leech-'))
   const client = new WebTorrent({
     dht: false, lsd: false, utPex: false, natUpnp: false, natPmp: false, utp: false, webSeeds: false,
-    tracker: { rtcConfig: { iceServers: [] } }
+    tracker: { rtcConfig: { iceServers: [] } },
+    ...(args['download-limit'] ? { downloadLimit: args['download-limit'] } : {})
   })
   const bytes = {}
   const peers = []
@@ -76,7 +78,11 @@ async function main () {
     const server = id.startsWith(args['peer-prefix'])
     peers.push({ type: wire.type, peerId: id, server })
     log(`wire ${wire.type} ${id}`)
+    const peer = peers[peers.length - 1]
+    peer.bytes = 0
+    peer.atDownloaded = torrent.downloaded
     wire.on('download', n => {
+      peer.bytes += n
       bytes[wire.type] = (bytes[wire.type] || 0) + n
       if (server) fromServer += n
       if (args['pause-after'] && !paused && torrent.downloaded >= args['pause-after']) {

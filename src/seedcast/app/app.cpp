@@ -326,6 +326,14 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
       po.args.insert(po.args.end(), {flag, std::to_string(field)});
     });
     po.peer_port_base = m.config.peer_port > 0 ? m.config.peer_port : 0;
+    // Each worker runs a WebRTC peer on RTC_PORT + 1 + i (any free port when RTC_PORT is 0).
+    po.rtc_port_base = m.config.rtc_port < 0 ? -1 : m.config.rtc_port;
+    if (m.config.rtc_port >= 0) {
+      for (const auto& a : app::rtc_bind_addresses(m.config.host)) po.args.insert(po.args.end(), {"--rtc-bind", a});
+      for (const auto& a : app::split_addresses(m.config.rtc_addresses))
+        po.args.insert(po.args.end(), {"--rtc-address", a});
+      po.args.insert(po.args.end(), {"--rtc-max-peers", std::to_string(m.config.rtc_max_peers)});
+    }
     po.busiest = [t = m.tracker.get()](size_t k) {
       std::vector<InfoHash> out;
       for (const auto& [h, c] : t->busiest(k)) out.push_back(h);
@@ -338,7 +346,7 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     m.seeder = std::make_unique<superpeer::EngineSeeder>(
         *m.engine, *m.catalog,
         superpeer::EngineSeederOptions{static_cast<size_t>(m.config.seed_max_channels), m.config.signal1,
-                                       m.config.signal2});
+                                       m.config.signal2, m.rtc_seed});
   }
   m.api = {&m.access_token, m.seeder.get(), m.origin.get(), m.config.web_dir,
            m.config.data_dir + "/superpeer-seed.json", m.config.data_dir + "/superpeer-bandwidth.json"};
@@ -358,9 +366,11 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
                          }
                          return ports;
                        },
-                       [peer = m.rtc_peer, c = m.catalog.get(), e = m.engine.get()](const InfoHash& h) {
+                       [peer = m.rtc_peer, c = m.catalog.get(), e = m.engine.get(), p = m.pool](const InfoHash& h) {
                          std::vector<std::shared_ptr<tracker::ServerPeer>> out;
                          if (peer && rtc_torrent(*c, e, h)) out.push_back(peer);
+                         if (p)
+                           for (const auto& w : p->rtc_workers(h)) out.push_back(app::worker_peer(*p, w));
                          return out;
                        }});
   m.server->router().add({http::Method::get}, "/healthz", [this](http::Request&) -> asio::awaitable<http::Response> {

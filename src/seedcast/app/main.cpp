@@ -264,6 +264,10 @@ int main(int argc, char** argv) {
   seedcast::superpeer::for_each_seed_flag(wopt.seed, [&](const char* flag, const char* setting, auto& field) {
     worker_cmd->add_option(flag, field, setting);
   });
+  worker_cmd->add_option("--rtc-port", wopt.rtc_port, "WebRTC UDP port; 0 = any free port, -1 = no WebRTC peer");
+  worker_cmd->add_option("--rtc-bind", wopt.rtc_bind, "an address the WebRTC port binds (repeatable)");
+  worker_cmd->add_option("--rtc-address", wopt.rtc_addresses, "an address advertised to browsers (repeatable)");
+  worker_cmd->add_option("--rtc-max-peers", wopt.rtc_max_peers, "WebRTC peer connections at once");
   worker_cmd->add_option("--log-level", worker_log, "log level");
 
   try {

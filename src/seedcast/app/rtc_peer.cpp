@@ -5,12 +5,23 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 
 namespace seedcast::app {
 namespace {
+
+// The SDP of an offer object {"type":"offer","sdp":…}, or nullopt.
+std::optional<std::string> offer_sdp(std::string_view offer) {
+  auto j = nlohmann::json::parse(offer, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  auto sdp = j.find("sdp");
+  auto type = j.find("type");
+  if (sdp == j.end() || !sdp->is_string() || (type != j.end() && *type != "offer")) return std::nullopt;
+  return sdp->get<std::string>();
+}
 
 class SeedPeer final : public tracker::ServerPeer {
  public:
@@ -19,12 +30,9 @@ class SeedPeer final : public tracker::ServerPeer {
   bool wants_offer(const InfoHash& h, const tracker::PeerId& from) override { return seed_->wants_offer(h, from); }
   void offer(const InfoHash& h, const tracker::PeerId& from, std::string_view offer, const tracker::WsClient& client,
              std::function<void(std::string_view)> answer) override {
-    auto j = nlohmann::json::parse(offer, nullptr, false);
-    if (!j.is_object()) return;
-    auto sdp = j.find("sdp");
-    auto type = j.find("type");
-    if (sdp == j.end() || !sdp->is_string() || (type != j.end() && *type != "offer")) return;
-    auto a = seed_->answer(h, from, sdp->get_ref<const std::string&>(), client.remote, client.local);
+    auto sdp = offer_sdp(offer);
+    if (!sdp) return;
+    auto a = seed_->answer(h, from, *sdp, client.remote, client.local);
     if (a) answer(*a);
   }
 
@@ -32,10 +40,31 @@ class SeedPeer final : public tracker::ServerPeer {
   std::shared_ptr<superpeer::RtcSeed> seed_;
 };
 
+class WorkerPeer final : public tracker::ServerPeer {
+ public:
+  WorkerPeer(superpeer::WorkerPool& pool, const superpeer::WorkerPool::RtcWorker& w) : pool_(pool), worker_(w) {}
+  const tracker::PeerId& peer_id() const override { return worker_.peer_id; }
+  bool wants_offer(const InfoHash& h, const tracker::PeerId& from) override { return pool_.rtc_wants(worker_.pid, h, from); }
+  void offer(const InfoHash& h, const tracker::PeerId& from, std::string_view offer, const tracker::WsClient& client,
+             std::function<void(std::string_view)> answer) override {
+    auto sdp = offer_sdp(offer);
+    if (!sdp) return;
+    pool_.rtc_offer(worker_.pid, h, from, std::move(*sdp), client.remote, client.local, std::move(answer));
+  }
+
+ private:
+  superpeer::WorkerPool& pool_;
+  superpeer::WorkerPool::RtcWorker worker_;
+};
+
 }  // namespace
 
 std::shared_ptr<tracker::ServerPeer> server_peer(std::shared_ptr<superpeer::RtcSeed> seed) {
   return std::make_shared<SeedPeer>(std::move(seed));
+}
+
+std::shared_ptr<tracker::ServerPeer> worker_peer(superpeer::WorkerPool& pool, const superpeer::WorkerPool::RtcWorker& w) {
+  return std::make_shared<WorkerPeer>(pool, w);
 }
 
 std::vector<std::string> rtc_bind_addresses(const std::string& host) {

@@ -895,6 +895,18 @@ uint64_t Engine::refused() const { return impl_->refused->load(std::memory_order
 
 void Engine::count_refused() { impl_->refused->fetch_add(1, std::memory_order_relaxed); }
 
+result<catalog::Torrent> torrent_from_info(std::string_view info, const std::string& root) {
+  std::string file = "d4:info";
+  file.append(info);
+  file.push_back('e');
+  lt::error_code ec;
+  lt::torrent_info ti(file.data(), static_cast<int>(file.size()), ec);
+  if (ec || !ti.info_hashes().has_v1()) return fail(make_error(errc::bad_info_hash));
+  catalog::Torrent t = to_catalog(ti, InfoHash::from_bytes(ti.info_hashes().v1.data()), root);
+  t.root = root;  // to_catalog appends the name for multi-file torrents
+  return t;
+}
+
 result<InfoHash> torrent_file_info_hash(std::string_view bytes) {
   lt::error_code ec;
   lt::torrent_info ti(bytes.data(), static_cast<int>(bytes.size()), ec);

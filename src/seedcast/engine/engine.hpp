@@ -116,6 +116,10 @@ struct TorrentStats {
 result<InfoHash> magnet_info_hash(std::string_view magnet);
 // The v1 info-hash of a .torrent file's bytes (libtorrent reads it with its limits). Pure.
 result<InfoHash> torrent_file_info_hash(std::string_view bytes);
+// The catalog record of a bencoded info dictionary (name, files with their offsets, piece length
+// and count, length); `root` is where its files are, `source` is left "swarm:" to be set by the
+// caller, mtimes are 0. Pure.
+result<catalog::Torrent> torrent_from_info(std::string_view info, const std::string& root);
 
 class Engine {
  public:

@@ -70,7 +70,9 @@ json channel_json(const ChannelStats& c) {
           {"uploadedBytes", c.uploaded},
           {"uploadRate", kb_rate(c.upload_rate)},
           {"progress", static_cast<double>(static_cast<int>(c.progress * 1000)) / 1000.0},
-          {"workers", c.pids}};
+          {"workers", c.pids},
+          {"rtcPeers", c.rtc_peers},
+          {"rtcUploadedBytes", c.rtc_uploaded}};
 }
 
 json worker_json(const WorkerStats& w) {
@@ -88,6 +90,9 @@ json worker_json(const WorkerStats& w) {
           {"uploadRate", kb_rate(w.upload_rate)},
           {"uploadLimit", kb_rate(w.upload_limit)},
           {"peerPort", w.peer_port},
+          {"rtcPort", w.rtc_port},
+          {"rtcPeers", w.rtc_peers},
+          {"rtcUploadedBytes", w.rtc_uploaded},
           {"channels", channels}};
 }
 

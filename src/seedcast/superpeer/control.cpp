@@ -17,13 +17,13 @@ json to_json(const WorkerChannel& c) {
   return {{"infoHash", c.info_hash.hex()}, {"name", c.name},
           {"multiFile", c.multi_file},     {"info", base64_encode(c.info)},
           {"root", c.root},                {"maxConnections", c.max_connections},
-          {"trackers", c.trackers}};
+          {"trackers", c.trackers},        {"mtimes", c.mtimes}};
 }
 
 json to_json(const ChannelReport& c) {
   return {{"infoHash", c.info_hash.hex()}, {"peers", c.peers},       {"uploaded", c.uploaded},
           {"uploadRate", c.upload_rate},   {"progress", c.progress}, {"complete", c.complete},
-          {"connectionLimit", c.connection_limit}};
+          {"connectionLimit", c.connection_limit}, {"rtcPeers", c.rtc_peers}, {"rtcUploaded", c.rtc_uploaded}};
 }
 
 // An integer field that fits T, or an exception: nlohmann's get<int>() of 7e51 or of -1 into an
@@ -60,6 +60,13 @@ WorkerChannel channel_of(const json& j) {
   c.root = j.at("root").get<std::string>();
   c.max_connections = integer_of<int>(j, "maxConnections");
   c.trackers = j.at("trackers").get<std::vector<std::string>>();
+  if (auto it = j.find("mtimes"); it != j.end()) {
+    if (!it->is_array()) throw std::invalid_argument("mtimes is not an array");
+    for (const auto& m : *it) {
+      if (!m.is_number_integer()) throw std::invalid_argument("mtimes holds a non-integer");
+      c.mtimes.push_back(m.get<int64_t>());
+    }
+  }
   return c;
 }
 
@@ -73,6 +80,9 @@ ChannelReport report_of(const json& j) {
   c.progress = j.at("progress").get<double>();
   c.complete = j.at("complete").get<bool>();
   c.connection_limit = integer_of<int>(j, "connectionLimit");
+  // Absent from workers older than the WebRTC peer: none.
+  if (j.contains("rtcPeers")) c.rtc_peers = integer_of<size_t>(j, "rtcPeers");
+  if (j.contains("rtcUploaded")) c.rtc_uploaded = unsigned_of(j, "rtcUploaded");
   return c;
 }
 
@@ -89,9 +99,24 @@ std::string encode_stats_request() { return line({{"op", "stats"}}); }
 std::string encode_report(const WorkerReport& r) {
   json list = json::array();
   for (const auto& c : r.channels) list.push_back(to_json(c));
-  return line({{"op", "report"}, {"pid", r.pid}, {"peerPort", r.peer_port}, {"peers", r.peers},
-               {"uploadLimit", r.upload_limit}, {"channels", list}});
+  return line({{"op", "report"},
+               {"pid", r.pid},
+               {"peerPort", r.peer_port},
+               {"peers", r.peers},
+               {"uploadLimit", r.upload_limit},
+               {"channels", list},
+               {"rtcPort", r.rtc_port},
+               {"rtcPeerId", r.rtc_peer_id},
+               {"rtcPeers", r.rtc_peers},
+               {"rtcUploaded", r.rtc_uploaded}});
 }
+
+std::string encode_offer(const RtcOffer& o) {
+  return line({{"op", "offer"},  {"id", o.id},         {"infoHash", o.info_hash.hex()}, {"from", o.from},
+               {"sdp", o.sdp},   {"remote", o.remote}, {"local", o.local}});
+}
+
+std::string encode_answer(const RtcAnswer& a) { return line({{"op", "answer"}, {"id", a.id}, {"sdp", a.sdp}}); }
 
 std::optional<ControlMessage> decode_control(std::string_view text, std::string* why) {
   try {
@@ -111,6 +136,27 @@ std::optional<ControlMessage> decode_control(std::string_view text, std::string*
       m.report.peers = integer_of<size_t>(j, "peers");
       m.report.upload_limit = unsigned_of(j, "uploadLimit");
       for (const auto& c : j.at("channels")) m.report.channels.push_back(report_of(c));
+      if (j.contains("rtcPort")) {
+        m.report.rtc_port = integer_of<uint16_t>(j, "rtcPort");
+        m.report.rtc_peer_id = j.at("rtcPeerId").get<std::string>();
+        if (!m.report.rtc_peer_id.empty() && !InfoHash::from_hex(m.report.rtc_peer_id))
+          throw std::invalid_argument("rtcPeerId is not 40 hex digits");
+        m.report.rtc_peers = integer_of<size_t>(j, "rtcPeers");
+        m.report.rtc_uploaded = unsigned_of(j, "rtcUploaded");
+      }
+    } else if (op == "offer") {
+      m.op = ControlMessage::Op::offer;
+      m.offer.id = unsigned_of(j, "id");
+      m.offer.info_hash = info_hash_of(j);
+      m.offer.from = j.at("from").get<std::string>();
+      if (!InfoHash::from_hex(m.offer.from)) throw std::invalid_argument("from is not 40 hex digits");
+      m.offer.sdp = j.at("sdp").get<std::string>();
+      m.offer.remote = j.at("remote").get<std::string>();
+      m.offer.local = j.at("local").get<std::string>();
+    } else if (op == "answer") {
+      m.op = ControlMessage::Op::answer;
+      m.answer.id = unsigned_of(j, "id");
+      m.answer.sdp = j.at("sdp").get<std::string>();
     } else {
       throw std::invalid_argument("unknown op '" + op + "'");
     }

@@ -1,5 +1,7 @@
 #include "seedcast/superpeer/engine_seeder.hpp"
 
+#include "seedcast/superpeer/rtc_seed.hpp"
+
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -142,8 +144,20 @@ struct EngineSeeder::Impl {
     }
     w.peer_port = engine.peer_port();
     w.upload_limit = engine.upload_limit();
+    RtcSeed::Stats rs;
+    if (options.rtc) {
+      rs = options.rtc->stats();
+      w.rtc_port = options.rtc->port();
+      w.rtc_peers = rs.peers;
+      w.rtc_uploaded = rs.uploaded;
+    }
     for (const auto& [k, e] : channels) {
       ChannelStats c = channel_stats(e);
+      for (const auto& t : rs.torrents) {
+        if (t.info_hash != c.info_hash) continue;
+        c.rtc_peers = t.peers;
+        c.rtc_uploaded = t.uploaded;
+      }
       w.peers += c.peers;
       w.uploaded += c.uploaded;
       w.upload_rate += c.upload_rate;
@@ -210,7 +224,11 @@ std::optional<WorkerStats> EngineSeeder::restart(int pid) {
 
 int EngineSeeder::configure(std::optional<double> bandwidth, std::optional<int> workers) {
   // The engine keeps the cap; /stats reads it back from there.
-  if (bandwidth) impl_->engine.set_upload_limit(upload_limit_share(bandwidth, 1));
+  if (bandwidth) {
+    const uint64_t cap = upload_limit_share(bandwidth, 1);
+    impl_->engine.set_upload_limit(cap);
+    if (impl_->options.rtc) impl_->options.rtc->set_upload_limit(cap);
+  }
   if (workers && *workers > 1)
     spdlog::warn("superpeer: /ping asked for {} workers; this server runs in single-process mode (workers=0)",
                  *workers);

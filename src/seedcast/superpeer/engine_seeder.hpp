@@ -19,9 +19,14 @@ class Catalog;
 
 namespace seedcast::superpeer {
 
+class RtcSeed;
+
 struct EngineSeederOptions {
   size_t max_channels = 0;  // SEED_MAX_CHANNELS: channels seeded at once; 0: no cap
   std::string signal1, signal2;  // the server's settings: a channel's trackers when it names none
+  // The process's WebRTC peer (may be null): its browsers count in the stats, and the /ping
+  // bandwidth caps its upload too.
+  std::shared_ptr<RtcSeed> rtc;
 };
 
 // Which channels are seeded when at most `cap` may be (0: all): the highest priority first,

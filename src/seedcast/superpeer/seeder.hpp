@@ -37,6 +37,8 @@ struct ChannelStats {
   uint64_t upload_rate = 0;  // bytes per second
   double progress = 0;       // 0..1
   std::vector<int> pids;     // workers seeding it
+  size_t rtc_peers = 0;      // browsers connected to the WebRTC peers seeding it
+  uint64_t rtc_uploaded = 0;  // payload bytes those peers sent them
 };
 
 // A channel's stats with what its spec says filled in (the counters and state left to fill).
@@ -68,6 +70,9 @@ struct WorkerStats {
   uint16_t peer_port = 0;
   uint64_t upload_limit = 0;  // bytes/s its engine may upload (POST /ping bandwidth); 0: no cap
   std::vector<ChannelStats> channels;
+  uint16_t rtc_port = 0;      // its WebRTC peer's UDP port; 0: none
+  size_t rtc_peers = 0;       // browsers connected to it
+  uint64_t rtc_uploaded = 0;  // payload bytes sent to them
 };
 
 struct SeederStats {

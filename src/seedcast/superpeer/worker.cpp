@@ -8,11 +8,14 @@
 
 #include <cerrno>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
+#include <unordered_map>
 
 #include "seedcast/engine/engine.hpp"
 #include "seedcast/superpeer/control.hpp"
+#include "seedcast/superpeer/rtc_seed.hpp"
 
 namespace seedcast::superpeer {
 namespace {
@@ -29,27 +32,64 @@ bool write_all(int fd, std::string_view bytes) {
 
 catalog::TorrentPtr to_torrent(const WorkerChannel& c) {
   auto t = std::make_shared<catalog::Torrent>();
-  t->info_hash = c.info_hash;
+  if (auto full = engine::torrent_from_info(c.info, c.root); full && full->info_hash == c.info_hash) {
+    *t = std::move(*full);
+    // The master's file times: the WebRTC peer serves a file only while it is still the one hashed.
+    for (size_t i = 0; i < t->files.size() && i < c.mtimes.size(); ++i) t->files[i].mtime_ns = c.mtimes[i];
+  } else {
+    spdlog::warn("worker {}: the info dictionary of {} does not read back", ::getpid(), c.info_hash.hex());
+    t->info_hash = c.info_hash;
+    t->info = c.info;
+  }
   t->name = c.name;
   t->multi_file = c.multi_file;
-  t->info = c.info;
   t->root = c.root;
   t->source = "channel";  // seeded from disk, as a library torrent is
   return t;
 }
 
+bool hex_to_id(const std::string& hex, PeerId& out) {
+  auto h = InfoHash::from_hex(hex);  // 40 hex digits, like a peer id written in hex
+  if (!h) return false;
+  std::copy(h->bytes().begin(), h->bytes().end(), out.begin());
+  return true;
+}
+
+std::string id_to_hex(const PeerId& id) { return InfoHash::from_bytes(reinterpret_cast<const char*>(id.data())).hex(); }
+
 struct Worker {
   engine::Engine engine;
   std::vector<WorkerChannel> channels;
   std::vector<catalog::TorrentPtr> torrents;
+  // What the WebRTC peer serves: the channels' torrents (it asks from its own thread too).
+  mutable std::mutex mutex;
+  std::unordered_map<InfoHash, catalog::TorrentPtr> by_hash;
+  std::shared_ptr<RtcSeed> rtc;  // after the engine it reads pieces and the policy from
 
   explicit Worker(engine::Options o) : engine(std::move(o)) {}
+
+  void start_rtc(const WorkerOptions& options) {
+    if (options.rtc_port < 0) return;
+    RtcSeedOptions ro;
+    ro.endpoint.bind = options.rtc_bind.empty() ? std::vector<std::string>{options.listen_host} : options.rtc_bind;
+    ro.endpoint.port = static_cast<uint16_t>(options.rtc_port);
+    ro.endpoint.advertised = options.rtc_addresses;
+    ro.endpoint.max_peers = static_cast<size_t>(options.rtc_max_peers);
+    ro.torrent = [this](const InfoHash& h) -> catalog::TorrentPtr {
+      std::lock_guard lock(mutex);
+      auto it = by_hash.find(h);
+      return it == by_hash.end() || it->second->num_pieces == 0 ? nullptr : it->second;
+    };
+    ro.engine = &engine;
+    rtc = std::make_shared<RtcSeed>(std::move(ro));
+  }
 
   void assign(std::vector<WorkerChannel> next, uint64_t upload_limit) {
     if (engine.upload_limit() != upload_limit) {
       engine.set_upload_limit(upload_limit);
       spdlog::info("worker {}: upload capped at {} bytes/s (0: none)", ::getpid(), upload_limit);
     }
+    if (rtc) rtc->set_upload_limit(upload_limit);  // the /ping cap covers both kinds of peer
     std::set<InfoHash> kept;
     for (const auto& c : next) kept.insert(c.info_hash);
     for (const auto& c : channels)
@@ -57,6 +97,11 @@ struct Worker {
     channels = std::move(next);
     torrents.clear();
     for (const auto& c : channels) torrents.push_back(to_torrent(c));
+    {
+      std::lock_guard lock(mutex);
+      by_hash.clear();
+      for (const auto& t : torrents) by_hash[t->info_hash] = t;
+    }
     engine.sync(torrents);  // adds the new ones in seed mode, removes the others
     for (const auto& c : channels) {
       engine::ChannelOptions o;
@@ -75,9 +120,22 @@ struct Worker {
     r.peer_port = engine.peer_port();
     r.peers = engine.stats().peers;
     r.upload_limit = engine.upload_limit();
+    RtcSeed::Stats rs;
+    if (rtc) {
+      rs = rtc->stats();
+      r.rtc_port = rtc->port();
+      r.rtc_peer_id = id_to_hex(rtc->peer_id());
+      r.rtc_peers = rs.peers;
+      r.rtc_uploaded = rs.uploaded;
+    }
     for (const auto& c : channels) {
       ChannelReport cr;
       cr.info_hash = c.info_hash;
+      for (const auto& t : rs.torrents) {
+        if (t.info_hash != c.info_hash) continue;
+        cr.rtc_peers = t.peers;
+        cr.rtc_uploaded = t.uploaded;
+      }
       if (auto s = engine.torrent_stats(c.info_hash)) {
         cr.peers = s->peers;
         cr.uploaded = s->uploaded;
@@ -107,6 +165,11 @@ int run_worker(const WorkerOptions& options) {
   eo.seed = options.seed;
   // No cache_dir: a worker seeds complete data only; the master fetches from swarms.
   auto worker = std::make_unique<Worker>(std::move(eo));
+  try {
+    worker->start_rtc(options);
+  } catch (const std::exception& e) {
+    spdlog::error("worker {}: no WebRTC peer: {}", ::getpid(), e.what());
+  }
   const int fd = options.control_fd;
 
   std::thread signals([set, fd] {
@@ -119,7 +182,8 @@ int run_worker(const WorkerOptions& options) {
   });
   signals.detach();  // it ends with the process
 
-  spdlog::info("worker {}: started, peer port {}", ::getpid(), worker->engine.peer_port());
+  spdlog::info("worker {}: started, peer port {}, WebRTC port {}", ::getpid(), worker->engine.peer_port(),
+               worker->rtc ? std::to_string(worker->rtc->port()) : std::string("none"));
   if (!write_all(fd, worker->report())) return 1;
   LineBuffer lines;
   char buf[64 * 1024];
@@ -142,8 +206,20 @@ int run_worker(const WorkerOptions& options) {
         spdlog::error("worker {}: bad control message: {}", ::getpid(), why);
         continue;
       }
-      if (m->op == ControlMessage::Op::assign) worker->assign(std::move(m->channels), m->upload_limit);
-      else if (m->op == ControlMessage::Op::stats) ok = write_all(fd, worker->report());
+      if (m->op == ControlMessage::Op::assign) {
+        worker->assign(std::move(m->channels), m->upload_limit);
+      } else if (m->op == ControlMessage::Op::stats) {
+        ok = write_all(fd, worker->report());
+      } else if (m->op == ControlMessage::Op::offer) {
+        // Answered at once (ICE-lite); refused ("") when not seeded here, over a cap, or bad.
+        RtcAnswer a{m->offer.id, ""};
+        PeerId from{};
+        if (worker->rtc && hex_to_id(m->offer.from, from)) {
+          if (auto sdp = worker->rtc->answer(m->offer.info_hash, from, m->offer.sdp, m->offer.remote, m->offer.local))
+            a.sdp = std::move(*sdp);
+        }
+        ok = write_all(fd, encode_answer(a));
+      }
     }
     if (!ok) break;
   }

@@ -4,6 +4,7 @@
 // It holds no catalog and serves no HTTP; it ends on SIGTERM/SIGINT/SIGQUIT or when the
 // master's end of the socket closes (the master is gone).
 #include <string>
+#include <vector>
 
 #include "seedcast/engine/engine.hpp"
 
@@ -14,6 +15,12 @@ struct WorkerOptions {
   std::string listen_host = "0.0.0.0";
   int peer_port = 0;  // 0: any free port
   engine::SeedPolicy seed;  // the master's (SEED_SLOTS, SEED_COPIES, ...)
+  // Its WebRTC peer (the master's tracker relays browsers' offers to it): the UDP port (0: any
+  // free one; -1: none), the addresses to bind (empty: listen_host) and to advertise, the cap.
+  int rtc_port = -1;
+  std::vector<std::string> rtc_bind;
+  std::vector<std::string> rtc_addresses;
+  int rtc_max_peers = 10000;
 };
 
 // The command-line flags that carry a seed policy from the master to its workers, one list for

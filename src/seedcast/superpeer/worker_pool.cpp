@@ -19,6 +19,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "seedcast/catalog/catalog.hpp"
 #include "seedcast/engine/engine.hpp"
@@ -89,6 +90,18 @@ struct WorkerPool::Impl {
   std::vector<Dying> dying;
   int target = 1;
   std::optional<double> bandwidth;
+  // Offers relayed to workers' WebRTC peers, waiting for their answers (by id).
+  struct PendingOffer {
+    int pid;
+    Clock::time_point deadline;
+    std::function<void(std::string_view)> answer;
+  };
+  std::map<uint64_t, PendingOffer> offers;
+  // Answers read, to hand back once the mutex is released (the tracker relays them).
+  std::vector<std::pair<std::function<void(std::string_view)>, std::string>> answered;
+  uint64_t next_offer = 1;
+  // (pid, info-hash, browser) relayed lately: not relayed again for a minute.
+  std::map<std::tuple<int, InfoHash, std::array<uint8_t, 20>>, Clock::time_point> offered;
   Clock::time_point last_report_request{}, last_hot{}, last_fetch{};
 
   Impl(engine::Engine* e, const catalog::Catalog& c, WorkerPoolOptions o)
@@ -108,6 +121,9 @@ struct WorkerPool::Impl {
   int peer_port_of(const Slot& s) const {
     return options.peer_port_base > 0 ? options.peer_port_base + 1 + s.index : 0;
   }
+  int rtc_port_of(const Slot& s) const {
+    return options.rtc_port_base > 0 ? options.rtc_port_base + 1 + s.index : options.rtc_port_base;
+  }
 
   void spawn(Slot& s) {
     int sv[2];
@@ -117,7 +133,7 @@ struct WorkerPool::Impl {
       return;
     }
     std::vector<std::string> args = {options.executable, "worker", "--control-fd", "3", "--peer-port",
-                                     std::to_string(peer_port_of(s))};
+                                     std::to_string(peer_port_of(s)), "--rtc-port", std::to_string(rtc_port_of(s))};
     args.insert(args.end(), options.args.begin(), options.args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -171,6 +187,8 @@ struct WorkerPool::Impl {
     s.fd = -1;
     s.assigned.clear();
     s.report.reset();
+    // Its offers will not be answered; the browsers announce again and reach a live worker.
+    for (auto it = offers.begin(); it != offers.end();) it = it->second.pid == s.pid ? offers.erase(it) : std::next(it);
   }
 
   // Asks the worker to end (SIGTERM; SIGKILL if it is still there after `grace`).
@@ -246,6 +264,13 @@ struct WorkerPool::Impl {
     while (auto line = s.in.next()) {
       std::string why;
       auto m = decode_control(*line, &why);
+      if (m && m->op == ControlMessage::Op::answer) {
+        auto it = offers.find(m->answer.id);
+        if (it == offers.end() || it->second.pid != s.pid) continue;  // late, or not its own
+        if (!m->answer.sdp.empty()) answered.emplace_back(std::move(it->second.answer), std::move(m->answer.sdp));
+        offers.erase(it);
+        continue;
+      }
       if (!m || m->op != ControlMessage::Op::report) {
         spdlog::warn("superpeer: worker {} sent a bad control message: {}", s.index, why);
         continue;
@@ -382,8 +407,10 @@ struct WorkerPool::Impl {
       std::vector<WorkerChannel> list;
       for (auto& p : per[i]) {
         const catalog::Torrent& t = *p.torrent;
+        std::vector<int64_t> mtimes;
+        for (const auto& f : t.files) mtimes.push_back(f.mtime_ns);
         list.push_back({t.info_hash, t.name, t.multi_file, t.info, t.root, p.entry->channel.spec.max_connections,
-                        std::move(p.trackers)});
+                        std::move(p.trackers), std::move(mtimes)});
         s.assigned.insert(t.info_hash);
       }
       s.outbox += encode_assign(list, upload_limit);
@@ -432,6 +459,8 @@ struct WorkerPool::Impl {
         }
       }
     }
+    for (auto it = offers.begin(); it != offers.end();) it = now > it->second.deadline ? offers.erase(it) : std::next(it);
+    for (auto it = offered.begin(); it != offered.end();) it = now > it->second ? offered.erase(it) : std::next(it);
     for (auto& s : slots) flush(s);
   }
 
@@ -444,7 +473,11 @@ struct WorkerPool::Impl {
       for (auto& s : slots)
         if (s.live() && s.fd >= 0)
           fds.push_back({s.fd, static_cast<short>(POLLIN | (s.outbox.empty() ? 0 : POLLOUT)), 0});
+      auto answers = std::move(answered);
+      answered.clear();
       lock.unlock();
+      for (auto& [answer, sdp] : answers) answer(sdp);
+      answers.clear();
       ::poll(fds.data(), fds.size(), 250);
       uint64_t n = 0;
       [[maybe_unused]] auto r = ::read(wake_fd, &n, sizeof n);
@@ -478,6 +511,9 @@ struct WorkerPool::Impl {
     w.peer_port = s.report->peer_port;
     w.peers = s.report->peers;
     w.upload_limit = s.report->upload_limit;
+    w.rtc_port = s.report->rtc_port;
+    w.rtc_peers = s.report->rtc_peers;
+    w.rtc_uploaded = s.report->rtc_uploaded;
     for (const auto& r : s.report->channels) {
       const Entry* e = entry_of(r.info_hash);
       if (!e || !s.assigned.count(r.info_hash)) continue;  // left since the report
@@ -488,6 +524,8 @@ struct WorkerPool::Impl {
       c.upload_rate = r.upload_rate;
       c.progress = r.progress;
       c.connection_limit = r.connection_limit;
+      c.rtc_peers = r.rtc_peers;
+      c.rtc_uploaded = r.rtc_uploaded;
       c.pids.push_back(s.pid);
       w.uploaded += c.uploaded;
       w.upload_rate += c.upload_rate;
@@ -647,6 +685,47 @@ std::vector<uint16_t> WorkerPool::ports(const InfoHash& h) const {
     if (s.state == Impl::State::running && s.report && s.report->peer_port && s.assigned.count(h))
       out.push_back(s.report->peer_port);
   return out;
+}
+
+std::vector<WorkerPool::RtcWorker> WorkerPool::rtc_workers(const InfoHash& h) const {
+  std::vector<RtcWorker> out;
+  std::lock_guard lock(impl_->mutex);
+  for (const auto& s : impl_->slots) {
+    if (s.state != Impl::State::running || !s.report || s.report->rtc_port == 0 || !s.assigned.count(h)) continue;
+    auto id = InfoHash::from_hex(s.report->rtc_peer_id);
+    if (!id) continue;
+    RtcWorker w;
+    w.pid = s.pid;
+    std::copy(id->bytes().begin(), id->bytes().end(), w.peer_id.begin());
+    out.push_back(w);
+  }
+  return out;
+}
+
+bool WorkerPool::rtc_wants(int pid, const InfoHash& h, const std::array<uint8_t, 20>& from) {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->offered.find({pid, h, from});
+  return it == impl_->offered.end() || Clock::now() > it->second;
+}
+
+void WorkerPool::rtc_offer(int pid, const InfoHash& h, const std::array<uint8_t, 20>& from, std::string sdp,
+                           std::string remote, std::string local, std::function<void(std::string_view)> answer) {
+  std::lock_guard lock(impl_->mutex);
+  Impl::Slot* s = impl_->find(pid);
+  if (!s || s->state != Impl::State::running) return;
+  if (impl_->offers.size() >= 4096) return;  // a flood: the answers are not coming anyway
+  const auto now = Clock::now();
+  impl_->offered[{pid, h, from}] = now + std::chrono::seconds(60);
+  RtcOffer o;
+  o.id = impl_->next_offer++;
+  o.info_hash = h;
+  o.from = InfoHash::from_bytes(reinterpret_cast<const char*>(from.data())).hex();
+  o.sdp = std::move(sdp);
+  o.remote = std::move(remote);
+  o.local = std::move(local);
+  impl_->offers[o.id] = {pid, now + std::chrono::seconds(10), std::move(answer)};
+  s->outbox += encode_offer(o);
+  impl_->wake();  // the supervisor writes it out now
 }
 
 }  // namespace seedcast::superpeer

@@ -14,11 +14,13 @@
 //    of torrents whose data is on disk.
 // The master serves complete data over HTTP itself, so a worker's death never interrupts a
 // download from the webseed.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "seedcast/superpeer/seeder.hpp"
@@ -43,6 +45,8 @@ struct WorkerPoolOptions {
   std::string executable;
   std::vector<std::string> args;
   int peer_port_base = 0;  // worker i listens on base + 1 + i; 0: any free port
+  // Each worker's WebRTC peer: worker i's UDP port is base + 1 + i; 0: any free port; -1: none.
+  int rtc_port_base = -1;
   // The swarms with the most peers (the tracker's busiest), most first.
   std::function<std::vector<InfoHash>(size_t k)> busiest;
 };
@@ -62,6 +66,21 @@ class WorkerPool : public Seeder {
 
   // The peer ports of the live workers seeding `h` (for the tracker). Cheap.
   std::vector<uint16_t> ports(const InfoHash& h) const;
+
+  // ---- the workers' WebRTC peers (browsers' offers reach them through the master's tracker)
+  struct RtcWorker {
+    int pid = 0;
+    std::array<uint8_t, 20> peer_id{};
+  };
+  // The live workers seeding `h` that run a WebRTC peer. Cheap.
+  std::vector<RtcWorker> rtc_workers(const InfoHash& h) const;
+  // Whether worker `pid` should be handed an offer from browser `from` in swarm `h`: not one
+  // relayed to it in the last minute (it answers, the browser connects, or the offer lapses).
+  bool rtc_wants(int pid, const InfoHash& h, const std::array<uint8_t, 20>& from);
+  // Relays a browser's offer to worker `pid`. `answer(sdp)` is called once on the pool's thread
+  // with the worker's answer, or never (refused, the worker gone, or no answer within 10 s).
+  void rtc_offer(int pid, const InfoHash& h, const std::array<uint8_t, 20>& from, std::string sdp,
+                 std::string remote, std::string local, std::function<void(std::string_view)> answer);
   // Asks every worker to stop (SIGTERM), waits up to `grace` for them, then kills the rest.
   void shutdown(std::chrono::milliseconds grace);
 
