@@ -241,3 +241,46 @@ def test_a_dtls_certificate_that_does_not_match_the_offer_is_refused(open_server
     handshake(os.urandom(32))
     # the server checks the fingerprint once the handshake is done, and ends that session
     open_server.wait_log(r"DTLS ended: the peer's certificate does not match its offer's fingerprint", 15, after=mark)
+
+
+# ---- swarm-first over WebRTC
+
+@pytest.fixture(scope="module")
+def copies_server(library, tmp_path_factory):
+    work = tmp_path_factory.mktemp("rtc-copies-server")
+    srv = H.Server(library.root, work / "data", work, expected_torrents=2, SEED_COPIES=1, SEED_URGENT_PIECES=1)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_swarm_first_refuses_what_a_viewer_has_and_the_other_gets_it_from_that_viewer(copies_server, library,
+                                                                                     tmp_path):
+    """SEED_COPIES=1: viewer A streams the file slowly from the server's peer (nobody else has
+    it). While A is at a third of it, viewer B joins: the server's peer refuses B's requests for
+    pieces A already has (BEP 6 rejects), beyond B's first piece, so B takes those from A."""
+    W.require_node_tools()
+    srv = copies_server
+    ih = srv.ih(H.SINGLE_NAME)
+    length = srv.catalog()[H.SINGLE_NAME]["length"]
+    r = srv.get(f"/torrent/{ih}.torrent")
+    assert r.status == 200, r.describe()
+    tfile = tmp_path / "t.torrent"
+    tfile.write_bytes(r.body)
+    a = subprocess.Popen([W.NODE, str(W.WT_DIR / "rtc_leech.mjs"), "--torrent", str(tfile), "--data",
+                          str(library.root), "--timeout", "60", "--download-limit", "400000",
+                          "--notify-at", str(length // 3), "--linger", "30"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        at = json.loads(a.stdout.readline())
+        assert at.get("event") == "at", at
+        refused_before = srv.get("/healthz").json()["seed"]["refused"]
+        res = leech(["--torrent", tfile, "--data", library.root])
+        assert res.get("ok") and res["length"] == length, W.describe(res)
+        from_viewer = sum(p["bytes"] for p in res["peers"] if not p["server"])
+        assert from_viewer > 0, f"B got nothing from A: {W.describe(res)}"
+        assert from_viewer + res["fromServer"] >= length
+        assert srv.get("/healthz").json()["seed"]["refused"] > refused_before, W.describe(res)
+    finally:
+        a.kill()
+        a.communicate(timeout=10)

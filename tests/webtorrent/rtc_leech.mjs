@@ -15,6 +15,8 @@
 // --pause-after  bytes: once this many are downloaded, pause for --pause-ms (then resume), so
 //              a test can do something mid-download (kill a worker); prints {"event":"paused"}
 // --download-limit  bytes/s the client downloads at most (so a download lasts long enough)
+// --linger     seconds to stay after the result line, seeding what it got (then exit)
+// --notify-at  bytes: once this many are downloaded, print {"event":"at","downloaded":…}
 //
 // stdout: one JSON line {"ok":bool, …}; exit status 0 only when the download completed and
 // every byte matches the source.
@@ -27,7 +29,7 @@ import parseTorrent from 'parse-torrent'
 
 const args = parseArgs(process.argv.slice(2), {
   torrent: 'string', magnet: 'string', data: 'string', tracker: 'string', out: 'string', timeout: 'number',
-  'peer-prefix': 'string', 'pause-after': 'number', 'pause-ms': 'number', 'download-limit': 'number'
+  'peer-prefix': 'string', 'pause-after': 'number', 'pause-ms': 'number', 'download-limit': 'number', linger: 'number', 'notify-at': 'number'
 }, { timeout: 60, tracker: 'auto', 'peer-prefix': '-SC', 'pause-ms': 0 })
 
 const started = Date.now()
@@ -71,6 +73,7 @@ async function main () {
   const peers = []
   let fromServer = 0
   let paused = false
+  let notified = false
   const torrent = client.add(await source(), { path: outDir })
   torrent.on('warning', err => log('warning:', err.message || err))
   torrent.on('wire', wire => {
@@ -85,6 +88,10 @@ async function main () {
       peer.bytes += n
       bytes[wire.type] = (bytes[wire.type] || 0) + n
       if (server) fromServer += n
+      if (args['notify-at'] && !notified && torrent.downloaded >= args['notify-at']) {
+        notified = true
+        emit({ event: 'at', downloaded: torrent.downloaded })
+      }
       if (args['pause-after'] && !paused && torrent.downloaded >= args['pause-after']) {
         paused = true
         log(`pausing at ${torrent.downloaded} bytes for ${args['pause-ms']} ms`)
@@ -111,6 +118,7 @@ async function main () {
     ok, infoHash: torrent.infoHash, length: torrent.length, files: torrent.files.length,
     bytesByWireType: bytes, fromServer, peers, mismatches, ms: Date.now() - started
   })
+  if (args.linger) await sleep(args.linger * 1000)
   if (!args.out) fs.rmSync(outDir, { recursive: true, force: true })
   await new Promise(resolve => client.destroy(resolve))
   process.exit(ok ? 0 : 1)

@@ -79,6 +79,7 @@ struct RtcSeed::Impl : std::enable_shared_from_this<RtcSeed::Impl> {
   };
   std::unordered_map<InfoHash, Policy> policies;
   int64_t last_policy_tick = 0;
+  int64_t last_join = 0;
   // The policy of `h` to join, or nullptr (no SEED_COPIES, or not a torrent the engine seeds).
   Policy* policy(const InfoHash& h);
   std::vector<std::weak_ptr<RtcConnection>> starved;  // waiting for upload tokens
@@ -111,19 +112,38 @@ class RtcConnection final : public rtc::DataChannel::Handler,
     wt_.total_length = torrent_->length;
     wt_.info = torrent_->info;
     files_.resize(torrent_->files.size());
+    peer_has_.assign(torrent_->num_pieces, false);
     conn_ = std::make_unique<wire::SeedConnection>(wt_, seed_.id, *this, wire::SeedConnection::Options{});
   }
 
   void start() {
     channel_->set_handler(this);
-    if (auto* p = seed_.policy(h_)) {
-      policy_ = p->shared;
-      peer_ = policy_->connect(p->owner, now_ms());
-      p->peers[peer_] = weak_from_this();
-    }
+    join_policy();
+    spdlog::debug("rtc seed: a browser of {} joined{}", h_.hex(), policy_ ? " (swarm-first)" : "");
     conn_->start();
     flush();
   }
+
+  // Joins the torrent's swarm-first policy when the engine has one (it may appear after the
+  // browser came: the engine seeds a library torrent once it is indexed), telling it what the
+  // peer said so far.
+  void join_policy() {
+    if (policy_ || finished_) return;
+    auto* p = seed_.policy(h_);
+    if (!p) return;
+    policy_ = p->shared;
+    const int64_t now = now_ms();
+    peer_ = policy_->connect(p->owner, now);
+    p->peers[peer_] = weak_from_this();
+    told_fast_ = false;
+    tell_fast();
+    policy_->with([&](engine::SwarmFirst& s) {
+      if (!peer_has_.empty()) s.bitfield(peer_, peer_has_, now);
+      if (peer_interested_) s.interested(peer_, true);
+      if (conn_->handshaken() && !conn_->choked()) s.unchoked(peer_);
+    });
+  }
+  bool in_policy() const { return policy_ != nullptr; }
 
   // What the shared policy decided for this peer at its tick.
   void apply(const engine::SwarmFirst::Action& a) {
@@ -208,18 +228,23 @@ class RtcConnection final : public rtc::DataChannel::Handler,
     return v == engine::SwarmFirst::Verdict::refuse ? wire::Verdict::refuse : wire::Verdict::refuse_and_choke;
   }
   void peer_have(uint32_t piece) override {
+    if (piece < peer_has_.size()) peer_has_[piece] = true;
     tell([&](engine::SwarmFirst& p) { p.have(peer_, piece, now_ms()); });
   }
   void peer_bitfield(const std::vector<bool>& pieces) override {
+    if (pieces.size() == peer_has_.size()) peer_has_ = pieces;
     tell([&](engine::SwarmFirst& p) { p.bitfield(peer_, pieces, now_ms()); });
   }
   void peer_have_all() override {
+    peer_has_.assign(peer_has_.size(), true);
     tell([&](engine::SwarmFirst& p) { p.have_all(peer_, now_ms()); });
   }
   void peer_have_none() override {
+    peer_has_.assign(peer_has_.size(), false);
     tell([&](engine::SwarmFirst& p) { p.have_none(peer_, now_ms()); });
   }
   void peer_interested(bool on) override {
+    peer_interested_ = on;
     tell([&](engine::SwarmFirst& p) { p.interested(peer_, on); });
   }
   void peer_choked(bool choked) override {
@@ -292,6 +317,8 @@ class RtcConnection final : public rtc::DataChannel::Handler,
   std::shared_ptr<engine::SharedSwarmFirst> policy_;  // null: every request is served
   engine::SwarmFirst::Peer peer_ = 0;
   bool told_fast_ = false;
+  std::vector<bool> peer_has_;  // what the peer said it has, for a policy joined late
+  bool peer_interested_ = false;
 };
 
 bool RtcConnection::read(uint32_t piece, uint32_t offset, std::span<uint8_t> out) {
@@ -358,6 +385,11 @@ RtcSeed::Impl::Policy* RtcSeed::Impl::policy(const InfoHash& h) {
 void RtcSeed::Impl::tick(int64_t now) {
   if (now - last_policy_tick >= 250) {
     last_policy_tick = now;
+    if (now - last_join >= 2000) {  // the engine's policies appear as it seeds (rarely)
+      last_join = now;
+      for (auto& [_, c] : connections)
+        if (!c->in_policy()) c->join_policy();
+    }
     for (auto& [h, p] : policies) {
       for (const auto& a : p.shared->tick(p.owner, now)) {
         auto it = p.peers.find(a.peer);
