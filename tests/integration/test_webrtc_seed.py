@@ -121,11 +121,11 @@ import subprocess  # noqa: E402
 import rtc_probe as P  # noqa: E402
 
 
-def offered(srv, ih, token=None, fingerprint=None):
+def offered(srv, ih, token=None, fingerprint=None, timeout=10.0):
     """Sends an offer for `ih` through the tracker; returns (answer parts, our ufrag, our pwd)."""
     ufrag, pwd = "py" + os.urandom(3).hex(), os.urandom(16).hex()
     sdp = P.offer_sdp(ufrag, pwd, fingerprint or os.urandom(32))
-    ans = P.ws_offer(srv.port, ih, sdp, token=token)
+    ans = P.ws_offer(srv.port, ih, sdp, token=token, timeout=timeout)
     return ans, ufrag, pwd
 
 
@@ -284,3 +284,24 @@ def test_swarm_first_refuses_what_a_viewer_has_and_the_other_gets_it_from_that_v
     finally:
         a.kill()
         a.communicate(timeout=10)
+
+
+def test_an_offer_flood_from_one_address_hits_the_pending_cap(library, tmp_path_factory):
+    """RTC_PENDING_PER_ADDRESS=4: ten browsers' offers from one address, none of which goes on to
+    connect, get four answers; the rest are refused (and counted) until those time out (no
+    check for 30 s ends a session: the loop stays well inside that)."""
+    work = tmp_path_factory.mktemp("rtc-flood")
+    srv = H.Server(library.root, work / "data", work, expected_torrents=2, RTC_PENDING_PER_ADDRESS=4,
+                   RTC_HANDSHAKE_TIMEOUT=60)
+    srv.start()
+    try:
+        ih = srv.ih(H.SINGLE_NAME)
+        answers = 0
+        for _ in range(10):
+            ans, _, _ = offered(srv, ih, timeout=1.5)
+            answers += 1 if ans and "answer" in ans else 0
+        assert answers == 4, answers
+        s = webrtc_stats(srv)
+        assert s["refused"] >= 6 and s["handshaking"] == 4, s
+    finally:
+        srv.stop()

@@ -244,6 +244,9 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
     ro.endpoint.port = static_cast<uint16_t>(m.config.rtc_port);
     ro.endpoint.advertised = app::split_addresses(m.config.rtc_addresses);
     ro.endpoint.max_peers = static_cast<size_t>(m.config.rtc_max_peers);
+    ro.endpoint.max_pending_per_source = static_cast<size_t>(m.config.rtc_pending_per_address);
+    ro.endpoint.handshake_timeout = std::chrono::seconds(m.config.rtc_handshake_timeout);
+    ro.max_pending_per_torrent = static_cast<size_t>(m.config.rtc_pending_per_torrent);
     ro.torrent = [c = m.catalog.get(), e = m.engine.get()](const InfoHash& h) { return rtc_torrent(*c, e, h); };
     ro.engine = m.engine.get();
     m.rtc_seed = std::make_shared<superpeer::RtcSeed>(std::move(ro));
@@ -332,7 +335,10 @@ App::App(Config config) : impl_(std::make_unique<Impl>()) {
       for (const auto& a : app::rtc_bind_addresses(m.config.host)) po.args.insert(po.args.end(), {"--rtc-bind", a});
       for (const auto& a : app::split_addresses(m.config.rtc_addresses))
         po.args.insert(po.args.end(), {"--rtc-address", a});
-      po.args.insert(po.args.end(), {"--rtc-max-peers", std::to_string(m.config.rtc_max_peers)});
+      po.args.insert(po.args.end(), {"--rtc-max-peers", std::to_string(m.config.rtc_max_peers),
+                                     "--rtc-pending-per-address", std::to_string(m.config.rtc_pending_per_address),
+                                     "--rtc-pending-per-torrent", std::to_string(m.config.rtc_pending_per_torrent),
+                                     "--rtc-handshake-timeout", std::to_string(m.config.rtc_handshake_timeout)});
     }
     po.busiest = [t = m.tracker.get()](size_t k) {
       std::vector<InfoHash> out;

@@ -268,6 +268,9 @@ int main(int argc, char** argv) {
   worker_cmd->add_option("--rtc-bind", wopt.rtc_bind, "an address the WebRTC port binds (repeatable)");
   worker_cmd->add_option("--rtc-address", wopt.rtc_addresses, "an address advertised to browsers (repeatable)");
   worker_cmd->add_option("--rtc-max-peers", wopt.rtc_max_peers, "WebRTC peer connections at once");
+  worker_cmd->add_option("--rtc-pending-per-address", wopt.rtc_pending_per_address, "RTC_PENDING_PER_ADDRESS");
+  worker_cmd->add_option("--rtc-pending-per-torrent", wopt.rtc_pending_per_torrent, "RTC_PENDING_PER_TORRENT");
+  worker_cmd->add_option("--rtc-handshake-timeout", wopt.rtc_handshake_timeout, "RTC_HANDSHAKE_TIMEOUT (seconds)");
   worker_cmd->add_option("--log-level", worker_log, "log level");
 
   try {

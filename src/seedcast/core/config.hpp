@@ -38,6 +38,9 @@ struct Config {
   int rtc_port = 8003;          // WebRTC peer (UDP); 0: any free port; -1: none
   std::string rtc_addresses;    // host candidates to advertise (comma list); empty: as reached
   int rtc_max_peers = 10000;    // WebRTC peer connections at once
+  int rtc_pending_per_address = 32;   // offers answered, not connected yet, from one address
+  int rtc_pending_per_torrent = 64;   // the same, per torrent
+  int rtc_handshake_timeout = 20;     // seconds from an answer to an open data channel
   std::string access_token;     // admin and super-peer APIs (accessToken); empty: none
   int seed_max_channels = 0;    // super peer: channels seeded at once; 0: no cap
   int workers = 0;              // super peer: worker processes; 0: channels seed in this process

@@ -75,6 +75,9 @@ struct Worker {
     ro.endpoint.port = static_cast<uint16_t>(options.rtc_port);
     ro.endpoint.advertised = options.rtc_addresses;
     ro.endpoint.max_peers = static_cast<size_t>(options.rtc_max_peers);
+    ro.endpoint.max_pending_per_source = static_cast<size_t>(options.rtc_pending_per_address);
+    ro.endpoint.handshake_timeout = std::chrono::seconds(options.rtc_handshake_timeout);
+    ro.max_pending_per_torrent = static_cast<size_t>(options.rtc_pending_per_torrent);
     ro.torrent = [this](const InfoHash& h) -> catalog::TorrentPtr {
       std::lock_guard lock(mutex);
       auto it = by_hash.find(h);

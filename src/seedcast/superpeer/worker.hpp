@@ -21,6 +21,9 @@ struct WorkerOptions {
   std::vector<std::string> rtc_bind;
   std::vector<std::string> rtc_addresses;
   int rtc_max_peers = 10000;
+  int rtc_pending_per_address = 32;
+  int rtc_pending_per_torrent = 64;
+  int rtc_handshake_timeout = 20;  // seconds
 };
 
 // The command-line flags that carry a seed policy from the master to its workers, one list for
