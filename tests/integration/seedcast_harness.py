@@ -427,9 +427,15 @@ class Server:
     # -- HTTP shortcuts --------------------------------------------------------------
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{'[::1]' if self.host == '::1' else self.host}:{self.port}"
+
+    @property
+    def host(self) -> str:
+        """The address tests reach the server on: 127.0.0.1, or ::1 when it listens there only."""
+        return "::1" if self.env_overrides.get("HOST") == "::1" else "127.0.0.1"
 
     def req(self, method, path, headers=None, body=None, **kw) -> Resp:
+        kw.setdefault("host", self.host)
         try:
             return request(self.port, method, path, headers, body, **kw)
         except ConnectionRefusedError:

@@ -305,3 +305,22 @@ def test_an_offer_flood_from_one_address_hits_the_pending_cap(library, tmp_path_
         assert s["refused"] >= 6 and s["handshaking"] == 4, s
     finally:
         srv.stop()
+
+
+def test_over_ipv6(library, tmp_path_factory, tmp_path):
+    """HOST=::1: the tracker is reached over IPv6, the answer's candidate is the IPv6 loopback,
+    and the browser's data channel runs over IPv6."""
+    W.require_node_tools()
+    work = tmp_path_factory.mktemp("rtc-v6")
+    srv = H.Server(library.root, work / "data", work, expected_torrents=2, HOST="::1")
+    srv.start()
+    try:
+        ih = srv.ih(H.SINGLE_NAME)
+        r = srv.get(f"/torrent/{ih}.torrent")
+        assert r.status == 200, r.describe()
+        tfile = tmp_path / "t.torrent"
+        tfile.write_bytes(r.body)
+        res = leech(["--torrent", tfile, "--data", library.root, "--tracker", f"ws://[::1]:{srv.port}/announce"])
+        check_from_server(res, srv.catalog()[H.SINGLE_NAME]["length"])
+    finally:
+        srv.stop()

@@ -50,6 +50,7 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
   asio::io_context io{1};
   std::vector<std::unique_ptr<udp::socket>> sockets;
   std::vector<Address> bound;  // per socket: its local address (port included)
+  std::vector<bool> dual;      // per socket: an IPv6 "any" socket that takes IPv4 too
   uint16_t port = 0;
   std::shared_ptr<const Certificate> certificate;
   asio::steady_timer timer{io};
@@ -375,6 +376,7 @@ void Endpoint::Impl::send(size_t socket, const Address& to, std::span<const uint
   sockaddr_storage ss;
   const int family = bound[socket].v6 ? AF_INET6 : AF_INET;
   if (to.v6 && family == AF_INET) return;
+  if (!to.v6 && family == AF_INET6 && !dual[socket]) return;
   socklen_t len = to.to_sockaddr(ss, family);
   for (;;) {
     ssize_t n = ::sendto(s.native_handle(), d.data(), d.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
@@ -519,8 +521,12 @@ Endpoint::Endpoint(EndpointOptions options) : impl_(std::make_shared<Impl>()) {
     try {
       auto s = std::make_unique<udp::socket>(m.io);
       const bool v6 = a->v6 || host == "::";
+      // "::" alone takes IPv4 too (as the HTTP server's dual-stack socket does), unless
+      // "0.0.0.0" has its own socket.
+      const bool any4 = std::find(m.options.bind.begin(), m.options.bind.end(), "0.0.0.0") != m.options.bind.end();
+      const bool dual = host == "::" && !any4;
       s->open(v6 ? udp::v6() : udp::v4());
-      if (v6) s->set_option(asio::ip::v6_only(true));
+      if (v6) s->set_option(asio::ip::v6_only(!dual));
       s->set_option(udp::socket::reuse_address(false));
       udp::endpoint ep(asio::ip::make_address(host), port);
       s->bind(ep);
@@ -533,6 +539,7 @@ Endpoint::Endpoint(EndpointOptions options) : impl_(std::make_shared<Impl>()) {
       local.port = port;
       local.v6 = v6;
       m.bound.push_back(local);
+      m.dual.push_back(dual);
       m.sockets.push_back(std::move(s));
     } catch (const std::exception& e) {
       errors += " " + host + ": " + e.what() + ";";
@@ -602,9 +609,10 @@ result<std::string> Endpoint::answer(std::string_view offer_sdp, OfferContext co
   auto add_candidate = [&](const std::string& ip) {
     auto addr = Address::parse(ip, m.port);
     if (!addr) return;
-    for (const auto& b : m.bound) {
-      if (b.v6 != addr->v6) continue;
+    for (size_t i = 0; i < m.bound.size(); ++i) {
+      const Address& b = m.bound[i];
       const bool any = std::all_of(b.ip.begin(), b.ip.end(), [](uint8_t x) { return x == 0; });
+      if (b.v6 != addr->v6 && !(m.dual[i] && !addr->v6)) continue;
       if (any || b.ip == addr->ip) {
         if (std::find(a.candidates.begin(), a.candidates.end(), *addr) == a.candidates.end())
           a.candidates.push_back(*addr);
