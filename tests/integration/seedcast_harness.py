@@ -506,6 +506,15 @@ class Server:
         return cat[name]["infoHash"].lower()
 
 
+def started_server(library, tmp_path_factory, name: str, expected_torrents=2, **env) -> Server:
+    """A started server of `library` in a fresh folder named `name` (for module fixtures, which
+    stop it at teardown)."""
+    work = tmp_path_factory.mktemp(name)
+    srv = Server(library, work / "data", work, expected_torrents=expected_torrents, **env)
+    srv.start()
+    return srv
+
+
 # --------------------------------------------------------------------------------------
 # Torrent helpers
 # --------------------------------------------------------------------------------------

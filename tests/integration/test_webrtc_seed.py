@@ -22,18 +22,14 @@ DEADLINE = 60
 
 @pytest.fixture(scope="module")
 def open_server(library, tmp_path_factory):
-    work = tmp_path_factory.mktemp("rtc-open-server")
-    srv = H.Server(library.root, work / "data", work, expected_torrents=2)
-    srv.start()
+    srv = H.started_server(library.root, tmp_path_factory, "rtc-open-server")
     yield srv
     srv.stop()
 
 
 @pytest.fixture(scope="module")
 def private_server(library, tmp_path_factory):
-    work = tmp_path_factory.mktemp("rtc-private-server")
-    srv = H.Server(library.root, work / "data", work, expected_torrents=2, SECRET=SECRET)
-    srv.start()
+    srv = H.started_server(library.root, tmp_path_factory, "rtc-private-server", SECRET=SECRET)
     yield srv
     srv.stop()
 
@@ -247,9 +243,7 @@ def test_a_dtls_certificate_that_does_not_match_the_offer_is_refused(open_server
 
 @pytest.fixture(scope="module")
 def copies_server(library, tmp_path_factory):
-    work = tmp_path_factory.mktemp("rtc-copies-server")
-    srv = H.Server(library.root, work / "data", work, expected_torrents=2, SEED_COPIES=1, SEED_URGENT_PIECES=1)
-    srv.start()
+    srv = H.started_server(library.root, tmp_path_factory, "rtc-copies-server", SEED_COPIES=1, SEED_URGENT_PIECES=1)
     yield srv
     srv.stop()
 
@@ -290,10 +284,8 @@ def test_an_offer_flood_from_one_address_hits_the_pending_cap(library, tmp_path_
     """RTC_PENDING_PER_ADDRESS=4: ten browsers' offers from one address, none of which goes on to
     connect, get four answers; the rest are refused (and counted) until those time out (no
     check for 30 s ends a session: the loop stays well inside that)."""
-    work = tmp_path_factory.mktemp("rtc-flood")
-    srv = H.Server(library.root, work / "data", work, expected_torrents=2, RTC_PENDING_PER_ADDRESS=4,
-                   RTC_HANDSHAKE_TIMEOUT=60)
-    srv.start()
+    srv = H.started_server(library.root, tmp_path_factory, "rtc-flood", RTC_PENDING_PER_ADDRESS=4,
+                           RTC_HANDSHAKE_TIMEOUT=60)
     try:
         ih = srv.ih(H.SINGLE_NAME)
         answers = 0
@@ -311,9 +303,7 @@ def test_over_ipv6(library, tmp_path_factory, tmp_path):
     """HOST=::1: the tracker is reached over IPv6, the answer's candidate is the IPv6 loopback,
     and the browser's data channel runs over IPv6."""
     W.require_node_tools()
-    work = tmp_path_factory.mktemp("rtc-v6")
-    srv = H.Server(library.root, work / "data", work, expected_torrents=2, HOST="::1")
-    srv.start()
+    srv = H.started_server(library.root, tmp_path_factory, "rtc-v6", HOST="::1")
     try:
         ih = srv.ih(H.SINGLE_NAME)
         r = srv.get(f"/torrent/{ih}.torrent")

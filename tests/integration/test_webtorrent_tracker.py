@@ -38,18 +38,14 @@ def seed_data(library, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def open_server(library, tmp_path_factory):
-    work = tmp_path_factory.mktemp("wt-open-server")
-    srv = H.Server(library.root, work / "data", work, expected_torrents=2)
-    srv.start()
+    srv = H.started_server(library.root, tmp_path_factory, "wt-open-server")
     yield srv
     srv.stop()
 
 
 @pytest.fixture(scope="module")
 def private_server(library, tmp_path_factory):
-    work = tmp_path_factory.mktemp("wt-private-server")
-    srv = H.Server(library.root, work / "data", work, expected_torrents=2, SECRET=SECRET)
-    srv.start()
+    srv = H.started_server(library.root, tmp_path_factory, "wt-private-server", SECRET=SECRET)
     yield srv
     srv.stop()
 
