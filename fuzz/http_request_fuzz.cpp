@@ -75,6 +75,7 @@ struct Fixture {
     config.library = (dir / "library").string();
     config.web_dir = SEEDCAST_SOURCE_DIR "/web";
     config.peer_port = -1;
+    config.rtc_port = -1;  // HTTP only: no UDP port to bind (fuzzers run side by side)
     config.secret = "fuzz-secret";
     config.access_token = "fuzz-access";
     config.rescan_interval = 0;
@@ -209,6 +210,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (used > 0) continue;
       }
       if (at == in.size()) {
+        if (!parser.got_some()) return 0;  // the stream ended between two requests
         parser.put_eof(ec);
         break;
       }

@@ -16,7 +16,8 @@ EXAMPLES = H.SEEDCAST_BIN.parent / "examples"
 def start(binary, library, tmp_path, **env):
     port_file = tmp_path / "port"
     e = {"PATH": "/usr/bin:/bin", "HOST": "127.0.0.1", "PORT": "0", "PORT_FILE": str(port_file),
-         "LIBRARY": str(library), "DATA_DIR": str(tmp_path / "data"), "PEER_PORT": "0", **env}
+         "LIBRARY": str(library), "DATA_DIR": str(tmp_path / "data"), "PEER_PORT": "0", "RTC_PORT": "0",
+         **env}
     log = open(tmp_path / "log", "wb")
     proc = subprocess.Popen([str(binary)], env=e, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30

@@ -560,11 +560,13 @@ Endpoint::~Endpoint() {
     impl->by_ufrag.clear();
     impl->by_address.clear();
     impl->timer.cancel();
+    impl->on_tick = nullptr;
     for (auto& s : impl->sockets) {
       boost::system::error_code ec;
       s->close(ec);
     }
-    impl->io.stop();
+    // No stop(): the aborted waits run and return without re-arming, so run() ends once nothing
+    // is left, and no handler (each holds the Impl) outlives it.
   });
   if (impl->thread.joinable()) impl->thread.join();
 }
