@@ -58,6 +58,7 @@ struct Endpoint::Impl : std::enable_shared_from_this<Endpoint::Impl> {
   int64_t last_sweep = 0;
   std::thread thread;
   std::function<void(int64_t)> on_tick;  // set before offers arrive
+  bool stopping = false;                 // rtc thread: nothing re-arms once set
 
   // rtc thread only
   std::unordered_map<std::string, std::shared_ptr<Session>> by_ufrag;  // owner of every session
@@ -394,7 +395,7 @@ void Endpoint::Impl::send(size_t socket, const Address& to, std::span<const uint
 void Endpoint::Impl::start_receive(size_t i) {
   auto self = shared_from_this();
   sockets[i]->async_wait(udp::socket::wait_read, [self, i](const boost::system::error_code& ec) {
-    if (ec) return;
+    if (ec || self->stopping) return;
     self->read_ready(i);
     self->start_receive(i);
   });
@@ -474,7 +475,8 @@ void Endpoint::Impl::arm_timer() {
   timer.expires_after(std::chrono::milliseconds(kTickMs));
   auto self = shared_from_this();
   timer.async_wait([self](const boost::system::error_code& ec) {
-    if (ec) return;
+    // A wait that had already completed when the timer was cancelled still comes with success.
+    if (ec || self->stopping) return;
     self->tick();
     self->arm_timer();
   });
@@ -556,6 +558,7 @@ Endpoint::Endpoint(EndpointOptions options) : impl_(std::make_shared<Impl>()) {
 Endpoint::~Endpoint() {
   auto impl = impl_;
   asio::post(impl->io, [impl] {
+    impl->stopping = true;
     for (auto& [_, s] : impl->by_ufrag) s->end(make_error(errc::closed), false);
     impl->by_ufrag.clear();
     impl->by_address.clear();
@@ -638,6 +641,7 @@ result<std::string> Endpoint::answer(std::string_view offer_sdp, OfferContext co
   ++m.answered;
   auto impl = impl_;
   asio::post(m.io, [impl, local = std::move(local), offer = std::move(*offer), context = std::move(context)]() mutable {
+    if (impl->stopping) return;  // answered as the endpoint closed: the browser's checks find nobody
     auto s = std::make_shared<Session>(*impl, local, offer, std::move(context), now_ms());
     if (!impl->by_ufrag.emplace(s->ufrag(), s).second) {  // a 48-bit collision: refuse this one
       s->end(make_error(errc::closed), false);
